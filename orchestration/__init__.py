@@ -1,0 +1,1 @@
+"""Dagster definitions, resources and the embedded stack of the agent platform."""
