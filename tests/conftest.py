@@ -6,12 +6,22 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from orchestration.defs.raw.catalog import SOURCE_TABLES
+from orchestration.defs.raw.extract import Window, extract_table
 from orchestration.embedded import ensure_environment, stop_postgres
 from orchestration.settings import Settings
+from orchestration.simulator import SimulationReport, simulate
+
+TINY_DAYS = 30
+
+# Fixtures of other areas (BigQuery emulator, ...) live in their own modules.
+pytest_plugins = ["tests.bigquery_fixtures"]
 
 # Tests never touch a configured production system.
 _PRODUCTION_VARIABLES = (
@@ -46,3 +56,22 @@ def platform(platform_home: Path) -> Iterator[Settings]:
     settings = ensure_environment()
     yield settings
     stop_postgres(settings.pgdata)
+
+
+@dataclass(frozen=True)
+class LoadedWarehouse:
+    settings: Settings
+    report: SimulationReport
+    window: Window
+
+
+@pytest.fixture(scope="session")
+def warehouse(platform: Settings) -> LoadedWarehouse:
+    """The app database filled by the simulator at the tiny scale, and every raw table extracted."""
+    end = datetime.now(timezone.utc).date()
+    report = simulate(platform.app_dsn, seed=7, scale="tiny", days=TINY_DAYS, end_date=end)  # type: ignore[arg-type]
+    window = Window(end - timedelta(days=TINY_DAYS), end)
+    for table in SOURCE_TABLES:
+        extract_table(table, platform.app_dsn, platform.warehouse_dsn,  # type: ignore[arg-type]
+                      window if table.partitioned else None)
+    return LoadedWarehouse(platform, report, window)

@@ -1,0 +1,52 @@
+"""Connecting to PostgreSQL with retries, and handing DSNs to command-line clients safely."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from orchestration.settings import mask_dsn
+
+log = logging.getLogger(__name__)
+
+# Every session of the platform renders values the same way (checksums compare text).
+SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=1"
+
+
+class DatabaseUnreachableError(RuntimeError):
+    """Raised after the retries, naming the database by its masked DSN."""
+
+
+def connect(dsn: str, *, attempts: int = 4, base_delay: float = 0.5, autocommit: bool = False,
+            **kwargs: object) -> psycopg.Connection:
+    """Connect with exponential backoff; the final error names the DSN with its password masked."""
+    last: Exception | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            return psycopg.connect(dsn, autocommit=autocommit, options=SESSION_OPTIONS, **kwargs)  # type: ignore[arg-type]
+        except psycopg.OperationalError as error:
+            last = error
+            if attempt < attempts:
+                delay = base_delay * 2 ** (attempt - 1)
+                log.warning("cannot reach %s (attempt %d/%d), retrying in %.1fs", mask_dsn(dsn), attempt,
+                            attempts, delay)
+                time.sleep(delay)
+    raise DatabaseUnreachableError(
+        f"cannot reach database {mask_dsn(dsn)} after {attempts} attempts: {str(last).strip()}"
+    ) from last
+
+
+def client_environment(dsn: str) -> tuple[str, Mapping[str, str]]:
+    """A conninfo without the password for a client's command line, and the env carrying the password."""
+    params = conninfo_to_dict(dsn)
+    password = params.pop("password", None)
+    env = dict(os.environ)
+    env["PGOPTIONS"] = SESSION_OPTIONS
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo(**{k: str(v) for k, v in params.items()}), env

@@ -1,0 +1,72 @@
+"""dbt's connection settings, derived from the platform's warehouse DSN.
+
+dbt's ``profiles.yml`` reads discrete fields (host, user, ...) with ``env_var()``,
+while the platform configures one libpq DSN. This module is the single translation
+between the two, used by the Dagster assets and by the command line::
+
+    eval "$(python -m orchestration.defs.marts.dbt_env)"
+    dbt build --project-dir dbt_project --profiles-dir dbt_project
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+
+from psycopg.conninfo import conninfo_to_dict
+
+WAREHOUSE_DSN_VARIABLE = "PLATFORM_WAREHOUSE_DSN"
+DEFAULT_PORT = "5432"
+
+
+def dbt_environment(dsn: str) -> dict[str, str]:
+    """The ``PLATFORM_WAREHOUSE_*`` variables that ``dbt_project/profiles.yml`` reads.
+
+    Accepts a libpq URL or key=value string; a Unix-socket directory is a valid host.
+    """
+    parts = conninfo_to_dict(dsn)
+    missing = [name for name in ("host", "user", "dbname") if not parts.get(name)]
+    if missing:
+        raise ValueError(f"{WAREHOUSE_DSN_VARIABLE} lacks {', '.join(missing)}; dbt needs host, user and dbname")
+    return {
+        "PLATFORM_WAREHOUSE_HOST": str(parts["host"]),
+        "PLATFORM_WAREHOUSE_PORT": str(parts.get("port") or DEFAULT_PORT),
+        "PLATFORM_WAREHOUSE_USER": str(parts["user"]),
+        "PLATFORM_WAREHOUSE_PASSWORD": str(parts.get("password") or ""),
+        "PLATFORM_WAREHOUSE_DBNAME": str(parts["dbname"]),
+        # dbt must never phone home from a data platform, embedded or not.
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def apply_dbt_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Export the dbt variables derived from ``PLATFORM_WAREHOUSE_DSN`` into ``os.environ``."""
+    source = os.environ if environ is None else environ
+    dsn = source.get(WAREHOUSE_DSN_VARIABLE)
+    if not dsn:
+        raise RuntimeError(
+            f"{WAREHOUSE_DSN_VARIABLE} is not set: start the embedded stack "
+            "(orchestration.embedded.ensure_environment) or configure the production warehouse"
+        )
+    variables = dbt_environment(dsn)
+    os.environ.update(variables)
+    return variables
+
+
+def main() -> int:
+    """Print ``export`` lines for a shell; starts the embedded stack when no warehouse is configured."""
+    from orchestration.embedded import ensure_environment
+
+    ensure_environment()
+    for name, value in apply_dbt_environment().items():
+        sys.stdout.write(f"export {name}={shlex.quote(value)}\n")
+    # The DSN itself too, so later commands of the same shell reach the same warehouse.
+    sys.stdout.write(f"export {WAREHOUSE_DSN_VARIABLE}={shlex.quote(os.environ[WAREHOUSE_DSN_VARIABLE])}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

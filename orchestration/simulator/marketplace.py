@@ -1,0 +1,207 @@
+"""Marketplace: specialties, agents, customers, trials, tasks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from faker import Faker
+
+from orchestration.simulator.context import SimContext
+
+INDUSTRIES = ("marketing", "education", "sales")
+SPECIALTIES = (
+    ("SEO Content", "marketing"), ("Social Media", "marketing"), ("Email Campaigns", "marketing"),
+    ("Market Research", "marketing"), ("Tutoring", "education"), ("Curriculum Design", "education"),
+    ("Test Prep", "education"), ("Language Learning", "education"), ("Lead Generation", "sales"),
+    ("Sales Outreach", "sales"), ("CRM Automation", "sales"), ("Proposal Writing", "sales"),
+)
+TASK_STATUSES = np.array(["completed", "failed", "in_progress", "cancelled"])
+CHANNELS = np.array(["web", "api", "slack", "email"])
+
+
+def generate(ctx: SimContext) -> dict[str, pd.DataFrame]:
+    specialties = _specialties(ctx)
+    agents = _agents(ctx, specialties)
+    customers = _customers(ctx)
+    tasks = _tasks(ctx, agents, customers)
+    trials = _trials(ctx, agents, customers)
+    _plant_dimension_defects(ctx, agents, n_specialties=len(specialties))
+    return {"specialties": specialties, "agents": agents, "customers": customers, "trials": trials, "tasks": tasks}
+
+
+def _specialties(ctx: SimContext) -> pd.DataFrame:
+    rows = SPECIALTIES[: ctx.scale.specialties]
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, len(rows) + 1),
+            "name": [r[0] for r in rows],
+            "industry": [r[1] for r in rows],
+            "created_at": ctx.start - pd.Timedelta(days=720),
+        }
+    )
+
+
+def _agents(ctx: SimContext, specialties: pd.DataFrame) -> pd.DataFrame:
+    rng = ctx.rng("agents")
+    n = ctx.scale.agents
+    specialty = rng.integers(0, len(specialties), n)
+    quality = rng.beta(5, 2, n)  # drives ratings and trial conversion
+    price = np.clip(np.round(rng.lognormal(np.log(15000), 0.5, n), -2), 5000, 50000)
+    created = ctx.start - pd.to_timedelta(rng.integers(30, 700, n), unit="D")
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "name": [f"{specialties.name.iloc[s]} Agent {i + 1}" for i, s in enumerate(specialty)],
+            "specialty_id": specialties.id.to_numpy()[specialty],
+            "industry": specialties.industry.to_numpy()[specialty],
+            "price": price,
+            "rating": np.round(2.5 + 2.5 * quality, 2),
+            "status": np.where(rng.random(n) < 0.9, "active", "inactive"),
+            "created_at": created,
+            "updated_at": created,
+            "_quality": quality,
+        }
+    )
+
+
+def _customers(ctx: SimContext) -> pd.DataFrame:
+    rng = ctx.rng("customers")
+    fake = Faker()
+    fake.seed_instance(ctx.seed)
+    n = ctx.scale.customers
+    signup = ctx.start - pd.to_timedelta(rng.integers(1, 400, n), unit="D")
+    names = [fake.name() for _ in range(n)]
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "name": names,
+            "email": [f"customer{i + 1}@{fake.domain_name()}" for i in range(n)],
+            "company": [fake.company() for _ in range(n)],
+            "industry": rng.choice(INDUSTRIES, n),
+            "signup_at": signup,
+            "last_login_at": pd.NaT,
+            "status": np.where(rng.random(n) < 0.93, "active", "churned"),
+            "created_at": signup,
+            "updated_at": signup,
+        }
+    )
+
+
+def _tasks(ctx: SimContext, agents: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    rng = ctx.rng("tasks")
+    created = ctx.event_times("tasks", ctx.scale.tasks_per_day)
+    n = len(created)
+    popularity = rng.zipf(1.6, len(agents)).astype(float)
+    agent_idx = rng.choice(len(agents), n, p=popularity / popularity.sum())
+    customer_idx = rng.integers(0, len(customers), n)
+    status = rng.choice(TASK_STATUSES, n, p=[0.8, 0.08, 0.07, 0.05])
+    done = status == "completed"
+    quality = agents._quality.to_numpy()[agent_idx]
+    rating = np.where(done, np.clip(np.round(rng.normal(1.5 + 3.3 * quality, 0.6), 1), 1, 5), np.nan)
+    price = agents.price.to_numpy()[agent_idx]
+    revenue = np.where(done, np.round(price / 100 * rng.lognormal(0, 0.4, n), 2), 0.0)
+    duration = pd.to_timedelta(rng.exponential(3 * 3600, n).astype("int64"), unit="s")
+    finished = np.isin(status, ["completed", "failed"])
+    completed_at = (created + duration).where(finished)
+    payload = [
+        json.dumps({"channel": c, "items": int(i), "priority": p})
+        for c, i, p in zip(rng.choice(CHANNELS, n), rng.integers(1, 20, n), rng.choice(["low", "normal", "high"], n),
+                           strict=True)
+    ]
+    ids = np.arange(1, n + 1)
+    tasks = pd.DataFrame(
+        {
+            "id": ids,
+            "task_ref": [f"T-{i:09d}" for i in ids],
+            "agent_id": pd.array(agents.id.to_numpy()[agent_idx], dtype="Int64"),
+            "customer_id": pd.array(customers.id.to_numpy()[customer_idx], dtype="Int64"),
+            "status": status,
+            "rating": rating,
+            "revenue": revenue,
+            "payload": payload,
+            "created_at": created,
+            "completed_at": completed_at,
+            "updated_at": completed_at.fillna(created),
+        }
+    )
+    return _plant_task_defects(ctx, tasks, n_agents=len(agents))
+
+
+def _plant_task_defects(ctx: SimContext, tasks: pd.DataFrame, n_agents: int) -> pd.DataFrame:
+    rng = ctx.rng("tasks:defects")
+    n = len(tasks)
+    rows = ctx.sample_rows("tasks", n, "null_required")
+    tasks.loc[rows, "customer_id"] = pd.NA
+    rows = ctx.sample_rows("tasks", n, "rating_out_of_range")
+    tasks.loc[rows, "rating"] = np.where(rng.random(len(rows)) < 0.5, rng.uniform(5.5, 9.9, len(rows)).round(1), -1.0)
+    rows = ctx.sample_rows("tasks", n, "orphan_foreign_key")
+    tasks.loc[rows, "agent_id"] = n_agents + 1000 + np.arange(len(rows))
+    rows = ctx.sample_rows("tasks", n, "negative_revenue")
+    tasks.loc[rows, "revenue"] = -np.round(rng.uniform(1, 500, len(rows)), 2)
+    rows = ctx.sample_rows("tasks", n, "future_timestamp")
+    future = ctx.end + pd.to_timedelta(rng.integers(30, 400, len(rows)), unit="D")
+    tasks.loc[rows, "completed_at"] = future
+    tasks.loc[rows, "status"] = "completed"
+    rows = ctx.sample_rows("tasks", n, "malformed_json")
+    tasks.loc[rows, "payload"] = tasks.payload.iloc[rows].str.slice(0, 12).to_numpy()
+    # Late rows: changed 2-10 days after their day (only where that is still inside the window).
+    rows = ctx.sample_rows("tasks", n, "late_arriving")
+    late = tasks.created_at.iloc[rows] + pd.to_timedelta(rng.integers(2, 11, len(rows)), unit="D")
+    keep = rows[(late < ctx.end).to_numpy()]
+    tasks.loc[keep, "updated_at"] = late[(late < ctx.end).to_numpy()].to_numpy()
+    tasks.loc[keep, "rating"] = rng.integers(1, 6, len(keep)).astype(float)
+    # Duplicates: a client retry re-sends an existing task_ref as a new row, updated later.
+    rows = ctx.sample_rows("tasks", n, "duplicate_natural_key")
+    if len(rows) == 0:
+        return tasks
+    dupes = tasks.iloc[rows].copy()
+    dupes["id"] = np.arange(n + 1, n + 1 + len(rows))
+    dupes["updated_at"] = dupes.updated_at + pd.Timedelta(minutes=5)
+    return pd.concat([tasks, dupes], ignore_index=True)
+
+
+def _trials(ctx: SimContext, agents: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    rng = ctx.rng("trials")
+    created = ctx.event_times("trials", ctx.scale.trials_per_day)
+    n = len(created)
+    agent_idx = rng.integers(0, len(agents), n)
+    quality = agents._quality.to_numpy()[agent_idx]
+    length = pd.to_timedelta(rng.choice([7, 14], n), unit="D")
+    trial_end = created + length
+    converted = (rng.random(n) < 0.1 + 0.35 * quality) & (trial_end < ctx.end).to_numpy()
+    trials = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "customer_id": pd.array(customers.id.to_numpy()[rng.integers(0, len(customers), n)], dtype="Int64"),
+            "agent_id": pd.array(agents.id.to_numpy()[agent_idx], dtype="Int64"),
+            "trial_start": created,
+            "trial_end": trial_end,
+            "converted": converted,
+            "created_at": created,
+            "updated_at": created,
+        }
+    )
+    rows = ctx.sample_rows("trials", n, "trial_end_before_start")
+    trials.loc[rows, "trial_end"] = trials.trial_start.iloc[rows] - pd.to_timedelta(
+        rng.integers(0, 3, len(rows)), unit="D"
+    )
+    rows = ctx.sample_rows("trials", n, "orphan_foreign_key")
+    trials.loc[rows, "customer_id"] = len(customers) + 5000 + np.arange(len(rows))
+    return trials
+
+
+def _plant_dimension_defects(ctx: SimContext, agents: pd.DataFrame, n_specialties: int) -> None:
+    rng = ctx.rng("agents:defects")
+    n = len(agents)
+    rows = ctx.sample_rows("agents", n, "price_out_of_range")
+    agents.loc[rows, "price"] = np.where(rng.random(len(rows)) < 0.5, 1500.0, 99000.0)
+    rows = ctx.sample_rows("agents", n, "unknown_industry")
+    agents.loc[rows, "industry"] = "gaming"
+    rows = ctx.sample_rows("agents", n, "rating_out_of_range")
+    agents.loc[rows, "rating"] = 7.5
+    rows = ctx.sample_rows("agents", n, "orphan_foreign_key")
+    agents.loc[rows, "specialty_id"] = n_specialties + 100
+    rows = ctx.sample_rows("agents", n, "null_required")
+    agents.loc[rows, "name"] = None
