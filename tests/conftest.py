@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -68,7 +68,7 @@ class LoadedWarehouse:
 @pytest.fixture(scope="session")
 def warehouse(platform: Settings) -> LoadedWarehouse:
     """The app database filled by the simulator at the tiny scale, and every raw table extracted."""
-    end = datetime.now(timezone.utc).date()
+    end = datetime.now(UTC).date()
     report = simulate(platform.app_dsn, seed=7, scale="tiny", days=TINY_DAYS, end_date=end)  # type: ignore[arg-type]
     window = Window(end - timedelta(days=TINY_DAYS), end)
     for table in SOURCE_TABLES:

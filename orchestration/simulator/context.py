@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -27,11 +27,11 @@ class SimContext:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.end_date - timedelta(days=self.days), time(), tzinfo=timezone.utc)
+        return datetime.combine(self.end_date - timedelta(days=self.days), time(), tzinfo=UTC)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.end_date, time(), tzinfo=timezone.utc)
+        return datetime.combine(self.end_date, time(), tzinfo=UTC)
 
     def day_starts(self) -> pd.DatetimeIndex:
         return pd.date_range(self.start, periods=self.days, freq="D", tz="UTC")

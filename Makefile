@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+export PLATFORM_HOME ?= $(CURDIR)/.platform
+export DAGSTER_HOME  ?= $(PLATFORM_HOME)/dagster
+export GX_ANALYTICS_ENABLED = false
+export DAGSTER_DISABLE_TELEMETRY = true
+
+.PHONY: install demo ui test stop lint bench dbt-env provision clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -c requirements.lock -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install  ## simulate, materialize the whole graph, print a summary
+	$(PY) -m orchestration.cli demo
+
+ui: install  ## Dagster webserver + daemon on the platform's instance
+	$(PY) -m orchestration.cli ui
+
+test: install  ## the whole test suite against the real embedded stack
+	$(VENV)/bin/pytest
+
+stop:  ## stop what the demo started (by pid)
+	@test -x $(PY) && $(PY) -m orchestration.cli down || true
+
+lint: install
+	$(VENV)/bin/ruff check orchestration quality ml agents tests bench
+	$(VENV)/bin/mypy orchestration
+
+dbt-env: install  ## print export lines for the plain dbt CLI: eval "$$(make -s dbt-env)"
+	@$(PY) -m orchestration.cli env
+
+clean: stop
+	rm -rf $(PLATFORM_HOME)
