@@ -75,3 +75,23 @@ def warehouse(platform: Settings) -> LoadedWarehouse:
         extract_table(table, platform.app_dsn, platform.warehouse_dsn,  # type: ignore[arg-type]
                       window if table.partitioned else None)
     return LoadedWarehouse(platform, report, window)
+
+
+@pytest.fixture(scope="session")
+def scratch_database(platform: Settings):  # type: ignore[no-untyped-def]
+    """Factory: a fresh, empty database owned by the platform role, for tests that must not touch `app`."""
+    from psycopg import connect, sql
+
+    from orchestration.embedded import OWNER_ROLE
+
+    admin = platform.app_dsn.replace(f"{OWNER_ROLE}@/app", "postgres@/postgres")  # type: ignore[union-attr]
+
+    def make(name: str) -> str:
+        with connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(OWNER_ROLE)))
+        with connect(admin.replace("/postgres?", f"/{name}?"), autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        return platform.app_dsn.replace("/app?", f"/{name}?")  # type: ignore[union-attr]
+
+    return make

@@ -55,3 +55,21 @@ def test_planted_signal_has_known_ceilings() -> None:
     assert 0.5 < report.ceilings["trajectory_r2"] < 1
     assert 0.5 < report.ceilings["complexity_r2"] < 1
     assert 0.3 < report.ceilings["rework_f1"] < 1
+
+
+def test_live_mode_appends_rows_stamped_now(scratch_database) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    from orchestration.simulator import simulate
+    from orchestration.simulator.live import run_live
+
+    dsn = scratch_database("app_live")
+    simulate(dsn, seed=7, scale="tiny", days=3)
+    query = "select count(*), max(created_at) > now() - interval '1 minute' from {}"
+    with psycopg.connect(dsn) as conn:
+        before = {t: conn.execute(query.format(t)).fetchone()[0] for t in ("tasks", "chat_messages", "llm_usage")}
+    run_live(dsn, seed=7, scale="tiny", interval=0.01, batches=2)
+    with psycopg.connect(dsn) as conn:
+        for table, count in before.items():
+            after, fresh = conn.execute(query.format(table)).fetchone()
+            assert after > count and fresh, table

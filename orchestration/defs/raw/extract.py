@@ -189,9 +189,8 @@ def extract_table(
             target.execute(sql.SQL("DELETE FROM {} WHERE {}").format(raw, target_filter))
             copy_in = sql.SQL("COPY {} ({}, {}) FROM STDIN (FORMAT binary)").format(
                 raw, columns, sql.Identifier(PARTITION_DATE_COLUMN))
-            transferred = _pipe(app_dsn, snapshot, copy_out, target, copy_in)
-            loaded_rows = int(target.execute(
-                sql.SQL("SELECT count(*) FROM {} WHERE {}").format(raw, target_filter)).fetchone()[0])  # type: ignore[index]
+            # The window was emptied in this transaction, so the rows COPY reports are all it holds.
+            transferred, loaded_rows = _pipe(app_dsn, snapshot, copy_out, target, copy_in)
             if loaded_rows != source_rows:
                 raise ReconciliationError(
                     f"raw/{table.name} {_describe(window)}: loaded {loaded_rows} rows but the source has "
@@ -207,8 +206,9 @@ def extract_table(
     return result
 
 
-def _pipe(app_dsn: str, snapshot: str, copy_out: str, target: psycopg.Connection, copy_in: sql.Composable) -> int:
-    """Stream psql's binary COPY output into the target COPY; returns bytes moved."""
+def _pipe(app_dsn: str, snapshot: str, copy_out: str, target: psycopg.Connection,
+          copy_in: sql.Composable) -> tuple[int, int]:
+    """Stream psql's binary COPY output into the target COPY; returns (bytes moved, rows loaded)."""
     conninfo, env = client_environment(app_dsn)
     command = [
         str(pg_bin_dir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
@@ -220,17 +220,19 @@ def _pipe(app_dsn: str, snapshot: str, copy_out: str, target: psycopg.Connection
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as psql:
         assert psql.stdout is not None and psql.stderr is not None
         try:
-            with target.cursor() as cur, cur.copy(copy_in) as copy:
-                while chunk := psql.stdout.read(_PIPE_CHUNK):
-                    copy.write(chunk)
-                    moved += len(chunk)
+            with target.cursor() as cur:
+                with cur.copy(copy_in) as copy:
+                    while chunk := psql.stdout.read(_PIPE_CHUNK):
+                        copy.write(chunk)
+                        moved += len(chunk)
+                rows = cur.rowcount
         except Exception:
             psql.kill()
             raise
         stderr = psql.stderr.read().decode(errors="replace").strip()
         if psql.wait() != 0:
             raise RuntimeError(f"source COPY failed: {stderr}")
-    return moved
+    return moved, rows
 
 
 def _describe(window: Window | None) -> str:
