@@ -74,6 +74,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
                "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
+    os.chdir(os.environ["DAGSTER_HOME"])  # dagster warns about the repo's dagster.yaml template otherwise
     os.execv(sys.executable, command)
 
 

@@ -1,0 +1,130 @@
+"""``PostgresML``: one interface whether or not the ``pgml`` extension is installed.
+
+    ml = PostgresML(settings.warehouse_dsn, read_dsn=settings.read_dsn)
+    ml.train("pr_rework_classifier_v1", "classification", "ml.pr_rework_training_data",
+             "rework_indicator", algorithm="lightgbm", test_size=0.3, test_sampling="random")
+    ml.predict("pr_rework_classifier_v1", [3, 12, 1, 40.0])
+
+With the extension present every call is a ``pgml.*`` SQL statement; otherwise the
+engine in ``ml.engine`` implements the same arguments, catalog and semantics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from ml.engine import DeployResult, Engine, TrainResult
+from ml.extension import ExtensionBackend, extension_installed
+
+log = logging.getLogger(__name__)
+
+
+class PostgresML:
+    """PostgresML over psycopg; ``backend`` says which implementation answers ("pgml" or "engine").
+
+    ``conn`` is a psycopg connection (autocommit recommended: the engine commits its own
+    catalog writes; in an open transaction they become part of it) or a DSN, for which
+    an autocommit connection is opened and owned. ``read_dsn`` (e.g. the read replica)
+    is where the engine reads training and batch-prediction data; default: ``conn``'s
+    database. ``use_extension`` forces a backend; by default it is detected.
+    """
+
+    def __init__(
+        self,
+        conn: psycopg.Connection | str,
+        *,
+        read_dsn: str | None = None,
+        use_extension: bool | None = None,
+    ) -> None:
+        self._owned = isinstance(conn, str)
+        self.conn: psycopg.Connection = psycopg.connect(conn, autocommit=True) if isinstance(conn, str) else conn
+        installed = extension_installed(self.conn) if use_extension is None else use_extension
+        self.backend = "pgml" if installed else "engine"
+        self._impl: Engine | ExtensionBackend = (
+            ExtensionBackend(self.conn) if installed else Engine(self.conn, read_dsn=read_dsn)
+        )
+        log.debug("PostgresML backend: %s", self.backend)
+
+    def __enter__(self) -> PostgresML:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owned and not self.conn.closed:
+            self.conn.close()
+
+    def train(
+        self,
+        project_name: str,
+        task: str | None = None,
+        relation_name: str | None = None,
+        y_column_name: str | Sequence[str] | None = None,
+        algorithm: str = "linear",
+        hyperparams: Mapping[str, Any] | None = None,
+        test_size: float = 0.25,
+        test_sampling: str = "stratified",
+        automatic_deploy: bool = True,
+        preprocess: Mapping[str, Any] | None = None,
+        filter: str | None = None,
+        random_state: int = 0,
+    ) -> TrainResult:
+        """``pgml.train``: returns (project, task, algorithm, deployed) plus ``model_id`` and ``metrics``."""
+        return self._impl.train(
+            project_name,
+            task,
+            relation_name,
+            y_column_name,
+            algorithm=algorithm,
+            hyperparams=hyperparams,
+            test_size=test_size,
+            test_sampling=test_sampling,
+            automatic_deploy=automatic_deploy,
+            preprocess=preprocess,
+            filter=filter,
+            random_state=random_state,
+        )
+
+    def deploy(self, project_name: str, strategy: str = "best_score", algorithm: str | None = None) -> DeployResult:
+        """``pgml.deploy``: strategy best_score | most_recent | rollback, optionally within one algorithm."""
+        return self._impl.deploy(project_name, strategy, algorithm)
+
+    def predict(self, project_name: str, features: Sequence[Any] | Mapping[str, Any]) -> float:
+        """``pgml.predict``: raw feature values in the training relation's column order (or by name)."""
+        return self._impl.predict(project_name, features)
+
+    def predict_proba(self, project_name: str, features: Sequence[Any] | Mapping[str, Any]) -> list[float]:
+        return self._impl.predict_proba(project_name, features)
+
+    def predict_joint(self, project_name: str, features: Sequence[Any] | Mapping[str, Any]) -> list[float]:
+        return self._impl.predict_joint(project_name, features)
+
+    def predict_batch(
+        self,
+        project_name: str,
+        rows: Any = None,
+        *,
+        relation: str | None = None,
+        where: str | None = None,
+        proba: bool = False,
+    ) -> np.ndarray:
+        return self._impl.predict_batch(project_name, rows, relation=relation, where=where, proba=proba)
+
+    def metrics(self, project_name: str) -> dict[str, Any]:
+        """Metrics of the deployed model (upstream keys plus fit_time/score_time)."""
+        return self._impl.metrics(project_name)
+
+    def models(self, project_name: str) -> list[dict[str, Any]]:
+        return self._impl.models(project_name)
+
+    def deployed_models(self) -> list[dict[str, Any]]:
+        return self._impl.deployed_models()
+
+    def version(self) -> str:
+        return self._impl.version()

@@ -1,0 +1,128 @@
+"""A trained model as stored in ``pgml.models.artifact``, and the process-level cache.
+
+The artifact is a pickle of the estimator plus everything prediction needs (the fitted
+preprocessing, the class labels, the feature order). The catalog is trusted: it is
+written only by this engine under the platform owner role, as upstream trusts
+``pgml.files``. Library versions are recorded and a mismatch is logged on load.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ml.errors import UnsupportedOperationError
+from ml.preprocess import FeaturePipeline
+
+log = logging.getLogger(__name__)
+
+ARTIFACT_FORMAT = "pickle-v1"
+
+
+def library_versions() -> dict[str, str]:
+    import lightgbm
+    import sklearn
+    import xgboost
+
+    return {
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "xgboost": xgboost.__version__,
+        "lightgbm": lightgbm.__version__,
+    }
+
+
+@dataclass
+class TrainedModel:
+    project: str
+    task: str
+    algorithm: str
+    estimator: Any
+    pipeline: FeaturePipeline
+    targets: list[str]
+    classes: list[Any] = field(default_factory=list)  # classification: label of each class index
+    numeric_classes: bool = True
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.pipeline.names
+
+    @property
+    def joint(self) -> bool:
+        return len(self.targets) > 1
+
+    def predict_matrix(self, x: np.ndarray) -> np.ndarray:
+        """Predictions for an already preprocessed matrix: (n,) or (n, targets) for joint models."""
+        if self.task == "anomaly_detection":
+            return np.asarray(self.estimator.score_samples(x), dtype=np.float64)
+        raw = np.asarray(self.estimator.predict(x))
+        if self.task == "classification":
+            # pgml.predict returns REAL: numeric and boolean classes come back as their
+            # value, text classes as their index in the sorted class list.
+            index = raw.astype(np.int64).reshape(-1)
+            if self.numeric_classes:
+                return np.asarray(self.classes, dtype=np.float64)[index]
+            return index.astype(np.float64)
+        return raw.astype(np.float64, copy=False)
+
+    def proba_matrix(self, x: np.ndarray) -> np.ndarray:
+        if self.task != "classification":
+            raise UnsupportedOperationError(
+                f"project `{self.project}`: predict_proba needs a classification project, not {self.task}"
+            )
+        return np.asarray(self.estimator.predict_proba(x), dtype=np.float64)
+
+    def dumps(self) -> bytes:
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(blob: bytes, artifact_format: str) -> TrainedModel:
+    if artifact_format != ARTIFACT_FORMAT:
+        raise UnsupportedOperationError(f"unknown model artifact format {artifact_format!r}")
+    model = pickle.loads(blob)  # noqa: S301 - the catalog is written by this engine only
+    current = library_versions()
+    drift = {k: (v, current.get(k)) for k, v in model.versions.items() if current.get(k) != v}
+    if drift:
+        log.warning("model of project %s was trained with other library versions: %s", model.project, drift)
+    return model
+
+
+class ModelCache:
+    """Deserialized models by model id: models are immutable once stored, so ids never go stale."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[int, TrainedModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self.loads = 0  # how many artifacts were unpickled (tests and metrics read it)
+
+    def get(self, model_id: int) -> TrainedModel | None:
+        with self._lock:
+            model = self._items.get(model_id)
+            if model is not None:
+                self._items.move_to_end(model_id)
+            return model
+
+    def put(self, model_id: int, model: TrainedModel) -> None:
+        with self._lock:
+            self._items[model_id] = model
+            self._items.move_to_end(model_id)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+MODEL_CACHE = ModelCache()
