@@ -107,7 +107,7 @@ def start_postgres(pgdata: Path) -> EmbeddedPostgres:
 def _tune(embedded: EmbeddedPostgres) -> bool:
     """Write the server settings; True when a restart is needed for them to apply."""
     with psycopg.connect(embedded.dsn(), autocommit=True) as conn:
-        current = dict(conn.execute("SELECT name, setting FROM pg_settings").fetchall())
+        current: dict[str, str] = dict(conn.execute("SELECT name, setting FROM pg_settings").fetchall())
         if current.get("max_connections") == _SERVER_SETTINGS["max_connections"]:
             return False
         for name, value in _SERVER_SETTINGS.items():

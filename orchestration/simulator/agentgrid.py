@@ -167,7 +167,7 @@ def _chat_messages(ctx: SimContext, sessions: pd.DataFrame) -> pd.DataFrame:
                                          dtype="Int64"),
             "is_error": assistant & (rng.random(n) < 0.02),
             "rag_confidence": confidence,
-            "context_coverage": np.where(assistant, coverage, None),
+            "context_coverage": pd.Series(coverage).where(assistant),
             "metadata": metadata,
             "created_at": pd.to_datetime(created, utc=True),
         }

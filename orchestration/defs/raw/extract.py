@@ -105,7 +105,7 @@ def check_contract(table: SourceTable, actual: dict[str, str]) -> list[str]:
 def _ensure_raw_table(conn: psycopg.Connection, table: SourceTable, types: dict[str, str]) -> None:
     target = sql.Identifier(RAW_SCHEMA, table.name)
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(RAW_SCHEMA)))
-    existing = dict(
+    existing: dict[str, str] = dict(
         conn.execute(
             """SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
                WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped""",
@@ -207,7 +207,7 @@ def extract_table(
 
 
 def _pipe(app_dsn: str, snapshot: str, copy_out: str, target: psycopg.Connection,
-          copy_in: sql.Composable) -> tuple[int, int]:
+          copy_in: sql.Composed) -> tuple[int, int]:
     """Stream psql's binary COPY output into the target COPY; returns (bytes moved, rows loaded)."""
     conninfo, env = client_environment(app_dsn)
     command = [
