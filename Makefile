@@ -6,7 +6,7 @@ export DAGSTER_HOME  ?= $(PLATFORM_HOME)/dagster
 export GX_ANALYTICS_ENABLED = false
 export DAGSTER_DISABLE_TELEMETRY = true
 
-.PHONY: install demo ui test stop lint bench dbt-env provision clean
+.PHONY: install demo ui test stop lint dbt-env dbt-prepare dbt-build dbt-docs clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,8 +32,17 @@ lint: install
 	$(VENV)/bin/ruff check orchestration quality ml agents tests bench
 	$(VENV)/bin/mypy orchestration
 
-dbt-env: install  ## print export lines for the plain dbt CLI: eval "$$(make -s dbt-env)"
-	@$(PY) -m orchestration.cli env
+dbt-env: install  ## export lines for the plain dbt CLI: eval "$$(make -s dbt-env)"
+	@$(PY) -m orchestration.defs.marts.dbt_env
 
 clean: stop
 	rm -rf $(PLATFORM_HOME)
+
+dbt-prepare: install  ## parse the dbt project (manifest for Dagster); never committed
+	$(PY) -m orchestration.defs.marts.prepare
+
+dbt-build: install  ## the plain dbt CLI against the platform's warehouse
+	eval "$$($(PY) -m orchestration.defs.marts.dbt_env)" && $(VENV)/bin/dbt build --project-dir dbt_project --profiles-dir dbt_project
+
+dbt-docs: install
+	eval "$$($(PY) -m orchestration.defs.marts.dbt_env)" && $(VENV)/bin/dbt docs generate --project-dir dbt_project --profiles-dir dbt_project

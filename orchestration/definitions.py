@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dagster import Definitions
 
-from orchestration.defs import raw
+from orchestration.defs import marts, raw
+from orchestration.defs.pipeline import daily_pipeline_job, daily_pipeline_schedule
 from orchestration.resources import postgres_resources
 
 defs = Definitions.merge(
     raw.defs,
-    Definitions(resources=postgres_resources()),
+    marts.defs,
+    Definitions(
+        jobs=[daily_pipeline_job],
+        schedules=[daily_pipeline_schedule],
+        resources=postgres_resources(),
+    ),
 )

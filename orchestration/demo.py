@@ -81,8 +81,7 @@ def run_demo(*, scale: str, days: int, seed: int) -> int:
 
 def demo_steps(window: tuple[date, date]) -> list[tuple[str, str, tuple[date, date] | None]]:
     return [
-        ("raw snapshots", "raw_snapshots_job", None),
-        (f"raw facts {window[0]}..{window[1] - timedelta(days=1)}", "raw_daily_job", window),
+        (f"daily pipeline {window[0]}..{window[1] - timedelta(days=1)}", "daily_pipeline_job", window),
     ]
 
 

@@ -19,6 +19,7 @@ from orchestration.settings import Settings
 from orchestration.simulator import SimulationReport, simulate
 
 TINY_DAYS = 30
+TINY_DEFECT_RATE = 0.01
 
 # Fixtures of other areas (BigQuery emulator, ...) live in their own modules.
 pytest_plugins = ["tests.bigquery_fixtures"]
@@ -69,7 +70,9 @@ class LoadedWarehouse:
 def warehouse(platform: Settings) -> LoadedWarehouse:
     """The app database filled by the simulator at the tiny scale, and every raw table extracted."""
     end = datetime.now(UTC).date()
-    report = simulate(platform.app_dsn, seed=7, scale="tiny", days=TINY_DAYS, end_date=end)  # type: ignore[arg-type]
+    # 1% per defect kind: every kind lands on rows that are otherwise valid too
+    report = simulate(platform.app_dsn, seed=7, scale="tiny", days=TINY_DAYS, end_date=end,  # type: ignore[arg-type]
+                      defects=TINY_DEFECT_RATE)
     window = Window(end - timedelta(days=TINY_DAYS), end)
     for table in SOURCE_TABLES:
         extract_table(table, platform.app_dsn, platform.warehouse_dsn,  # type: ignore[arg-type]

@@ -93,7 +93,7 @@ def _tasks(ctx: SimContext, agents: pd.DataFrame, customers: pd.DataFrame) -> pd
     rng = ctx.rng("tasks")
     created = ctx.event_times("tasks", ctx.scale.tasks_per_day)
     n = len(created)
-    popularity = rng.zipf(1.6, len(agents)).astype(float)
+    popularity = rng.lognormal(0.0, 1.0, len(agents))  # a few popular agents, a long tail
     agent_idx = rng.choice(len(agents), n, p=popularity / popularity.sum())
     customer_idx = rng.integers(0, len(customers), n)
     status = rng.choice(TASK_STATUSES, n, p=[0.8, 0.08, 0.07, 0.05])

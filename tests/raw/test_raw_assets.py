@@ -89,8 +89,9 @@ def test_definitions_load_with_every_raw_asset_and_partitions() -> None:
         else:
             assert node.partitions_def is None
     assert len(PARTITIONED_TABLES) == 11
-    schedule = defs.resolve_schedule_def("raw_daily_job_schedule")
+    schedule = defs.resolve_schedule_def("daily_pipeline_job_schedule")
     assert schedule.cron_schedule == "0 2 * * *"
+    assert AssetKey(["raw", "tasks"]) in defs.resolve_job_def("daily_pipeline_job").asset_layer.selected_asset_keys
 
 
 @pytest.mark.parametrize("table_name", ["tasks", "agents"])

@@ -44,7 +44,7 @@ def dbt_failures(invocation: DbtCliInvocation) -> list[dict[str, Any]]:
     """Failed nodes of a dbt invocation: name, type, status, dbt's own message, failing rows."""
     try:
         run_results = invocation.get_artifact("run_results.json")
-    except Exception:  # noqa: BLE001 - no run_results: dbt failed before running anything
+    except Exception:  # no run_results: dbt failed before running anything (e.g. a parse error)
         return []
     failures = []
     for result in run_results.get("results", []):
@@ -75,11 +75,11 @@ def describe_failure(invocation: DbtCliInvocation) -> Failure:
         ]
     else:
         error = invocation.get_error()
-        lines = [error.description if error is not None and error.description else "dbt failed without a message"]
+        lines = [str(error) if error is not None else "dbt failed without a message"]
     return Failure(
         description="dbt failed:\n" + "\n".join(lines),
         metadata={
-            "dbt_command": MetadataValue.text(" ".join(invocation.process.args)),
+            "dbt_command": MetadataValue.text(str(invocation.dbt_command)),
             "failed_nodes": MetadataValue.json(failures),
         },
         allow_retries=False,

@@ -3,15 +3,8 @@
 from dagster import Definitions
 
 from orchestration.defs.raw.assets import raw_assets
-from orchestration.defs.raw.jobs import (
-    raw_daily_job,
-    raw_daily_schedule,
-    raw_snapshots_job,
-    raw_snapshots_schedule,
-)
+from orchestration.defs.raw.jobs import raw_daily_job, raw_snapshots_job
 
-defs = Definitions(
-    assets=raw_assets,
-    jobs=[raw_daily_job, raw_snapshots_job],
-    schedules=[raw_daily_schedule, raw_snapshots_schedule],
-)
+# The 02:00 schedule belongs to the daily pipeline (orchestration/defs/pipeline.py),
+# which runs these assets with everything downstream of them.
+defs = Definitions(assets=raw_assets, jobs=[raw_daily_job, raw_snapshots_job])

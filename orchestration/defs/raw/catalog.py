@@ -19,6 +19,7 @@ class SourceTable:
     primary_key: str = "id"
     partition_column: str | None = None  # None: unpartitioned snapshot
     description: str = ""
+    natural_key: str | None = None  # the app's own key, when it differs from the primary key
 
     @property
     def partitioned(self) -> bool:
@@ -26,8 +27,8 @@ class SourceTable:
 
 
 def _t(name: str, domain: str, columns: str, partition_column: str | None = None, description: str = "",
-       primary_key: str = "id") -> SourceTable:
-    return SourceTable(name, domain, tuple(columns.split()), primary_key, partition_column, description)
+       primary_key: str = "id", natural_key: str | None = None) -> SourceTable:
+    return SourceTable(name, domain, tuple(columns.split()), primary_key, partition_column, description, natural_key)
 
 
 SOURCE_TABLES: tuple[SourceTable, ...] = (
@@ -42,7 +43,7 @@ SOURCE_TABLES: tuple[SourceTable, ...] = (
        "created_at", "Agent trials and whether they converted to paid."),
     _t("tasks", "marketplace",
        "id task_ref agent_id customer_id status rating revenue payload created_at completed_at updated_at",
-       "created_at", "Tasks performed by agents for customers: status, rating, revenue."),
+       "created_at", "Tasks performed by agents for customers: status, rating, revenue.", natural_key="task_ref"),
     # AgentGrid
     _t("platform_users", "agentgrid", "id email name plan created_at", description="AgentGrid users."),
     _t("user_budgets", "agentgrid", "user_id monthly_budget_usd updated_at", primary_key="user_id",

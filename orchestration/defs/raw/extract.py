@@ -117,10 +117,9 @@ def _ensure_raw_table(conn: psycopg.Connection, table: SourceTable, types: dict[
         columns.append(sql.SQL("{} date").format(sql.Identifier(PARTITION_DATE_COLUMN)))
         columns.append(sql.SQL("{} timestamptz NOT NULL DEFAULT now()").format(sql.Identifier(EXTRACTED_AT_COLUMN)))
         conn.execute(sql.SQL("CREATE TABLE {} ({})").format(target, sql.SQL(", ").join(columns)))
-        conn.execute(
-            sql.SQL("CREATE INDEX ON {} ({})").format(target, sql.Identifier(PARTITION_DATE_COLUMN))
-        )
+        _ensure_indexes(conn, table)
         return
+    _ensure_indexes(conn, table)
     for column in table.columns:
         if column not in existing:
             conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
@@ -130,6 +129,15 @@ def _ensure_raw_table(conn: psycopg.Connection, table: SourceTable, types: dict[
                 f"column {table.name}.{column} changed type in the source: {existing[column]} in "
                 f"raw.{table.name}, {types[column]} in app.public.{table.name}"
             )
+
+
+def _ensure_indexes(conn: psycopg.Connection, table: SourceTable) -> None:
+    """Windows are replaced by partition date; staging deduplicates by the natural key."""
+    target = sql.Identifier(RAW_SCHEMA, table.name)
+    for column in (PARTITION_DATE_COLUMN, table.primary_key, table.natural_key):
+        if column:
+            conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+                sql.Identifier(f"{table.name}_{column.strip('_')}_idx"), target, sql.Identifier(column)))
 
 
 def _window_filter(table: SourceTable, window: Window | None) -> sql.Composable:

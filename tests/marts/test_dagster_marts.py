@@ -1,0 +1,116 @@
+"""The marts as Dagster assets: lineage from raw, partitioned runs, failures a person can act on."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster_dbt import DbtCliResource
+
+from orchestration.defs.marts.dbt_env import dbt_environment
+from orchestration.defs.marts.project import DBT_PROJECT_DIR, dbt_executable
+from orchestration.defs.raw.catalog import SOURCE_TABLES
+from tests.marts.conftest import DbtBuild, read_sql
+
+MART_GROUPS = {"marts", "ml_features", "exports"}
+RAW_KEYS = {dg.AssetKey(["raw", t.name]) for t in SOURCE_TABLES}
+
+
+def test_dbt_environment_from_socket_and_tcp_dsns() -> None:
+    socket = dbt_environment("postgresql://platform_owner@/warehouse?host=/tmp/plt-x/pgdata")
+    assert socket["PLATFORM_WAREHOUSE_HOST"] == "/tmp/plt-x/pgdata"
+    assert socket["PLATFORM_WAREHOUSE_PORT"] == "5432"
+    assert (socket["PLATFORM_WAREHOUSE_USER"], socket["PLATFORM_WAREHOUSE_DBNAME"]) == ("platform_owner", "warehouse")
+    tcp = dbt_environment("host=db.internal port=6432 user=etl password=s3cret dbname=dw")
+    assert (tcp["PLATFORM_WAREHOUSE_HOST"], tcp["PLATFORM_WAREHOUSE_PORT"]) == ("db.internal", "6432")
+    assert tcp["PLATFORM_WAREHOUSE_PASSWORD"] == "s3cret"
+    with pytest.raises(ValueError, match="dbname"):
+        dbt_environment("host=db.internal user=etl")
+
+
+def test_every_mart_descends_from_raw(dbt_manifest: None) -> None:
+    from orchestration.defs.marts import defs
+
+    graph = dg.Definitions.merge(defs).resolve_asset_graph()
+    marts = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name in MART_GROUPS]
+    assert len(marts) == 19  # 12 marts, 4 ML feature sets, 3 export-shaped
+    for key in marts:
+        raw_upstream = {k for k in _ancestors(graph, key) if k in RAW_KEYS}
+        assert raw_upstream, f"{key.to_user_string()} has no raw upstream"
+    staging = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "staging"]
+    assert all(k.path[0] in ("staging", "reference") for k in staging)
+    assert graph.get(dg.AssetKey(["marts", "agent_analytics"])).partitions_def is not None
+    assert graph.get(dg.AssetKey(["marts", "agent_leaderboard"])).partitions_def is None
+    assert graph.get(dg.AssetKey(["marts", "agent_performance"])).group_name == "exports"
+    checks = {c.asset_key for c in graph.asset_check_keys}
+    assert dg.AssetKey(["marts", "agent_analytics"]) in checks
+
+
+def _ancestors(graph: dg.AssetGraph, key: dg.AssetKey) -> set[dg.AssetKey]:
+    seen: set[dg.AssetKey] = set()
+    todo = [key]
+    while todo:
+        for parent in graph.get(todo.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+DAY_QUERIES = {
+    "agent_analytics": "select * from marts.agent_analytics where day = '{day}' order by agent_id",
+    "llm_cost_breakdown": "select * from marts.llm_cost_breakdown where day = '{day}' "
+    "order by provider, model, agent_id, agent_name",
+    "customer_churn_features": "select * from marts.customer_churn_features where day = '{day}' order by customer_id",
+    "user_budget_status": "select * from marts.user_budget_status where day = '{day}' order by user_id",
+    "revenue_metrics": "select * from marts.revenue_metrics where day = '{day}' order by industry",
+}
+
+
+def _snapshot(dsn: str, day: date) -> dict[str, list[tuple]]:
+    return {name: [tuple(r) for r in read_sql(dsn, q.format(day=day)).itertuples(index=False)]
+            for name, q in DAY_QUERIES.items()}
+
+
+def test_a_partition_run_replaces_its_day_exactly(built_marts: DbtBuild, warehouse_dsn: str) -> None:
+    from orchestration.defs.marts import daily_marts
+
+    assert built_marts.returncode == 0
+    day = read_sql(warehouse_dsn, "select max(day) as day from marts.agent_analytics where day < current_date - 1").day[0]
+    full_build = _snapshot(warehouse_dsn, day)
+    totals = read_sql(warehouse_dsn, "select count(*) as n from marts.customer_churn_features").n[0]
+    resources = {"dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())}
+
+    for _ in range(2):
+        result = dg.materialize([daily_marts], partition_key=day.isoformat(), resources=resources)
+        assert result.success
+        # one window's rows equal what the full-history build computed for that day
+        assert _snapshot(warehouse_dsn, day) == full_build
+    assert read_sql(warehouse_dsn, "select count(*) as n from marts.customer_churn_features").n[0] == totals
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+    materialized = {m.asset_key for m in result.get_asset_materialization_events() if m.asset_key}
+    assert dg.AssetKey(["marts", "agent_analytics"]) in materialized
+
+
+def test_a_compile_error_names_the_model_and_quotes_dbt(tmp_path: Path, warehouse_dsn: str) -> None:
+    from orchestration.defs.marts.assets import describe_failure
+
+    # The project's settings and macros with one broken model: parses in seconds.
+    project = tmp_path / "dbt_project"
+    project.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(DBT_PROJECT_DIR / name, project / name)
+    shutil.copytree(DBT_PROJECT_DIR / "macros", project / "macros")
+    (project / "models" / "marts").mkdir(parents=True)
+    (project / "models" / "marts" / "broken_mart.sql").write_text("select {{ ref('no_such_model') }}.x\n")
+    invocation = DbtCliResource(project_dir=str(project), dbt_executable=dbt_executable()).cli(
+        ["compile", "--select", "broken_mart"], raise_on_error=False)
+    invocation.wait()
+    description = describe_failure(invocation).description or ""
+    assert "broken_mart" in description
+    assert "no_such_model" in description
+    assert "Traceback" not in description
