@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -49,8 +48,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     end = date.fromisoformat(args.end_date) if args.end_date else datetime.now(UTC).date()
     report = simulate(settings.app_dsn, seed=args.seed, scale=args.scale, days=args.days, end_date=end,  # type: ignore[arg-type]
                       defects=args.defect_rate)
-    report_path = settings.home / "simulator_report.json"
-    report_path.write_text(json.dumps(report.__dict__, indent=2, default=str))
+    from orchestration.demo import write_simulator_report
+
+    report_path = write_simulator_report(settings.home, report)
     print(f"simulated {report.total_rows:,} rows ({args.scale}, {args.days} days to {end}); report: {report_path}")
     if args.live:
         from orchestration.simulator.live import run_live
@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=_cmd_ui)
 
+    from orchestration.defs.quality.commands import add_commands as add_quality_commands
+
+    add_quality_commands(sub)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 from dagster import DagsterInstance, Definitions, ExecuteInProcessResult
 
 from orchestration.cli import default_window
+from orchestration.simulator import SimulationReport
 from orchestration.stack import stack_up
 
 log = logging.getLogger(__name__)
@@ -64,6 +67,7 @@ def run_demo(*, scale: str, days: int, seed: int) -> int:
 
     window = default_window(days)
     report = simulate(settings.app_dsn, seed=seed, scale=scale, days=days, end_date=window[1])  # type: ignore[arg-type]
+    write_simulator_report(settings.home, report)
     log.info("simulated %s rows", f"{report.total_rows:,}")
 
     from orchestration.definitions import defs
@@ -79,9 +83,17 @@ def run_demo(*, scale: str, days: int, seed: int) -> int:
     return 0 if summary.checks_failed == 0 and all("failed" not in line for line in summary.lines) else 1
 
 
+def write_simulator_report(home: Path, report: SimulationReport) -> Path:
+    """Where the ML assets find the simulator's ceilings (and a person finds what was planted)."""
+    path = home / "simulator_report.json"
+    path.write_text(json.dumps(asdict(report), indent=2, default=str))
+    return path
+
+
 def demo_steps(window: tuple[date, date]) -> list[tuple[str, str, tuple[date, date] | None]]:
     return [
         (f"daily pipeline {window[0]}..{window[1] - timedelta(days=1)}", "daily_pipeline_job", window),
+        ("ml models and predictions", "ml_training_job", None),
     ]
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import orchestration.defs.quality  # noqa: F401 - installs the quarantine into every raw load, as in production
+from orchestration.defs.raw.assets import run_after_load_hooks
 from orchestration.defs.raw.catalog import SOURCE_TABLES
 from orchestration.defs.raw.extract import Window, extract_table
 from orchestration.embedded import ensure_environment, stop_postgres
@@ -76,7 +78,7 @@ def warehouse(platform: Settings) -> LoadedWarehouse:
     window = Window(end - timedelta(days=TINY_DAYS), end)
     for table in SOURCE_TABLES:
         extract_table(table, platform.app_dsn, platform.warehouse_dsn,  # type: ignore[arg-type]
-                      window if table.partitioned else None)
+                      window if table.partitioned else None, after_load=run_after_load_hooks)
     return LoadedWarehouse(platform, report, window)
 
 

@@ -26,9 +26,12 @@ def _source_fingerprint(dsn: str, day: date) -> tuple[int, int]:
 
 
 def _raw_fingerprint(dsn: str, day: date) -> tuple[int, int]:
+    """Raw plus quarantine (when the quality layer moved bad rows there): together they are the source."""
     cols = ", ".join(TASKS.columns)
     inner = f"select {cols} from raw.tasks where _partition_date = '{day}'"
     with psycopg.connect(dsn, options="-c TimeZone=UTC") as conn:
+        if conn.execute("select to_regclass('quarantine.tasks')").fetchone()[0]:  # type: ignore[index]
+            inner += f" union all select {cols} from quarantine.tasks where _partition_date = '{day}'"
         return conn.execute(_CHECKSUM.format(inner)).fetchone()  # type: ignore[return-value]
 
 
@@ -48,7 +51,8 @@ def test_partition_equals_source_and_reruns_are_identical(warehouse: LoadedWareh
         assert result.success
         fingerprints.append(_raw_fingerprint(settings.warehouse_dsn, day))  # type: ignore[arg-type]
         metadata = result.get_asset_materialization_events()[0].materialization.metadata
-        assert metadata["dagster/row_count"].value == source[0]
+        quarantined = metadata["quarantined_rows"].value if "quarantined_rows" in metadata else 0
+        assert metadata["dagster/row_count"].value + quarantined == source[0]
         assert metadata["reconciled"].value is True
     assert fingerprints == [source, source, source]
     with psycopg.connect(settings.warehouse_dsn) as conn:  # type: ignore[arg-type]
@@ -74,7 +78,8 @@ def test_range_backfill_is_one_run_covering_every_day(warehouse: LoadedWarehouse
     with psycopg.connect(settings.app_dsn) as app, psycopg.connect(settings.warehouse_dsn) as wh:  # type: ignore[arg-type]
         (source,) = app.execute("select count(*) from tasks").fetchone()  # type: ignore[misc]
         (raw,) = wh.execute("select count(*) from raw.tasks").fetchone()  # type: ignore[misc]
-    assert raw == source
+        quarantined = _quarantined_ids(wh, "tasks")
+    assert raw + len(quarantined) == source
 
 
 def test_definitions_load_with_every_raw_asset_and_partitions() -> None:
@@ -94,10 +99,18 @@ def test_definitions_load_with_every_raw_asset_and_partitions() -> None:
     assert AssetKey(["raw", "tasks"]) in defs.resolve_job_def("daily_pipeline_job").asset_layer.selected_asset_keys
 
 
+def _quarantined_ids(conn: psycopg.Connection, table: str) -> set[int]:
+    if not conn.execute("select to_regclass(%s)", (f"quarantine.{table}",)).fetchone()[0]:  # type: ignore[index]
+        return set()
+    return {r for (r,) in conn.execute(f"select id from quarantine.{table}")}
+
+
 @pytest.mark.parametrize("table_name", ["tasks", "agents"])
 def test_every_source_row_is_extracted(warehouse: LoadedWarehouse, table_name: str) -> None:
     with psycopg.connect(warehouse.settings.app_dsn) as app, \
             psycopg.connect(warehouse.settings.warehouse_dsn) as wh:  # type: ignore[arg-type]
-        source = {r for (r,) in app.execute(f"select id from public.{table_name}")}  # noqa: S608
-        raw = {r for (r,) in wh.execute(f"select id from raw.{table_name}")}  # noqa: S608
-    assert source == raw
+        source = {r for (r,) in app.execute(f"select id from public.{table_name}")}
+        raw = {r for (r,) in wh.execute(f"select id from raw.{table_name}")}
+        quarantined = _quarantined_ids(wh, table_name)
+    assert raw.isdisjoint(quarantined)
+    assert source == raw | quarantined

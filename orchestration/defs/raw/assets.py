@@ -6,6 +6,7 @@ from collections.abc import Callable
 import psycopg
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetsDefinition,
     BackfillPolicy,
     MaterializeResult,
@@ -15,7 +16,7 @@ from dagster import (
     asset,
 )
 
-from orchestration.defs.raw.catalog import SOURCE_TABLES, SourceTable
+from orchestration.defs.raw.catalog import REFERENCES, SOURCE_TABLES, SourceTable
 from orchestration.defs.raw.extract import AfterLoad, ExtractResult, Window, extract_table
 from orchestration.partitions import daily_partitions
 from orchestration.resources import PostgresResource
@@ -26,7 +27,7 @@ AFTER_LOAD_HOOKS: list[AfterLoad] = []
 BEFORE_LOAD_GUARDS: list[Callable[[str, SourceTable, Window | None], None]] = []
 
 
-def _run_after_load_hooks(conn: psycopg.Connection, table: SourceTable, window: Window | None
+def run_after_load_hooks(conn: psycopg.Connection, table: SourceTable, window: Window | None
                           ) -> dict[str, object]:
     metadata: dict[str, object] = {}
     for hook in AFTER_LOAD_HOOKS:
@@ -70,6 +71,7 @@ def build_raw_asset(table: SourceTable) -> AssetsDefinition:
         description=(table.description + (f" Daily partitions by `{table.partition_column}` (UTC)."
                                           if partitioned else " Whole-table snapshot.")),
         partitions_def=daily_partitions if partitioned else None,
+        deps=[AssetKey(["raw", parent]) for parent in REFERENCES.get(table.name, ())],
         backfill_policy=BackfillPolicy.single_run() if partitioned else None,
         kinds={"postgres"},
         tags={"domain": table.domain},
@@ -85,7 +87,7 @@ def build_raw_asset(table: SourceTable) -> AssetsDefinition:
         window = partition_window(context) if partitioned else None
         for guard in BEFORE_LOAD_GUARDS:
             guard(warehouse_db.dsn, table, window)
-        result = extract_table(table, app_db.dsn, warehouse_db.dsn, window, after_load=_run_after_load_hooks)
+        result = extract_table(table, app_db.dsn, warehouse_db.dsn, window, after_load=run_after_load_hooks)
         return MaterializeResult(metadata=materialization_metadata(result))  # type: ignore[arg-type]
 
     return _raw

@@ -108,6 +108,27 @@ SOURCE_TABLES: tuple[SourceTable, ...] = (
 )
 
 SOURCE_TABLES_BY_NAME = {table.name: table for table in SOURCE_TABLES}
+
+# Tables whose rows a table's rows refer to: their raw assets load first, so the quality
+# layer's reference checks see the parents of the same run.
+REFERENCES: dict[str, tuple[str, ...]] = {
+    "agents": ("specialties",),
+    "trials": ("agents", "customers"),
+    "tasks": ("agents", "customers"),
+    "user_budgets": ("platform_users",),
+    "agent_versions": ("agents",),
+    "agent_experiments": ("agents", "agent_versions"),
+    "experiment_assignments": ("agent_experiments", "platform_users"),
+    "chat_sessions": ("agents", "platform_users"),
+    "chat_messages": ("chat_sessions",),
+    "llm_usage": ("agents", "platform_users", "chat_sessions", "chat_messages"),
+    "agent_actions": ("agents",),
+    "users": ("teams",),
+    "issues": ("issuetypes", "statuses", "users"),
+    "pull_requests": ("issues", "repositories", "users"),
+    "data_agents": ("provisioning_requests",),
+    "ai_learning_memory": ("provisioning_requests",),
+}
 PARTITIONED_TABLES = tuple(t for t in SOURCE_TABLES if t.partitioned)
 SNAPSHOT_TABLES = tuple(t for t in SOURCE_TABLES if not t.partitioned)
 

@@ -1,0 +1,161 @@
+"""The ML assets: PostgresML models on the feature marts, their score tables, the anomaly detector.
+
+    ml_features/* ──► ml/<model>_model ──► ml/<score table> ──► ml/anomaly_detector
+                                     (each logs to ml.ml_prediction_log)
+"""
+
+# No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
+
+import logging
+from typing import Any
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetsDefinition,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from orchestration.defs.ml.anomaly import SEVERITIES, ensure_monitoring_views, score_unscored_predictions
+from orchestration.defs.ml.predictions import (
+    EPIC_COMPLETION,
+    PR_REWORK,
+    SCORE_TABLES,
+    STORY_POINTS,
+    ScoreTable,
+    ScoringResult,
+    score,
+    value_counts,
+)
+from orchestration.defs.ml.specs import ANOMALY, GROUP, MODELS, ModelSpec
+from orchestration.defs.ml.training import TrainingDataMissing, TrainingOutcome, load_ceilings, train_model
+from orchestration.defs.ml.warehouse import postgresml
+from orchestration.resources import PostgresResource
+
+log = logging.getLogger(__name__)
+
+_KINDS = {"xgboost": "xgboost", "lightgbm": "lightgbm", "isolation_forest": "scikitlearn"}
+
+
+class ModelTrainingConfig(Config):
+    simulator_report: str = Field(
+        default="",
+        description="Simulator report JSON whose `ceilings` the metrics are compared with "
+        "(default: $PLATFORM_HOME/simulator_report.json, written by `platform simulate`; skipped when absent).",
+    )
+
+
+def _train(spec: ModelSpec, context: AssetExecutionContext, config: ModelTrainingConfig,
+           warehouse_db: PostgresResource, replica_db: PostgresResource) -> TrainingOutcome:
+    with postgresml(warehouse_db, replica_db) as ml:
+        try:
+            outcome = train_model(ml, spec, load_ceilings(config.simulator_report or None))
+        except TrainingDataMissing as exc:
+            raise Failure(description=str(exc), allow_retries=False) from exc
+    context.log.info("%s (model %s): %s", spec.project, outcome.model_id, outcome.deploy_reason)
+    return outcome
+
+
+def build_model_asset(spec: ModelSpec) -> AssetsDefinition:
+    @asset(
+        key=spec.asset_key,
+        group_name=GROUP,
+        deps=list(spec.upstream),
+        description=f"{spec.description} PostgresML project `{spec.project}`, trained on `{spec.training_view}`.",
+        kinds={"postgresml", _KINDS.get(spec.algorithm, "python")},
+    )
+    def _model(context: AssetExecutionContext, config: ModelTrainingConfig, warehouse_db: PostgresResource,
+               replica_db: PostgresResource) -> MaterializeResult:
+        return MaterializeResult(metadata=_train(spec, context, config, warehouse_db, replica_db).metadata())
+
+    return _model
+
+
+def _score_metadata(result: ScoringResult) -> dict[str, Any]:
+    rows = result.rows
+    metadata: dict[str, Any] = {
+        "dagster/row_count": MetadataValue.int(len(rows)),
+        "table": MetadataValue.text(result.table.qualified),
+        "project": MetadataValue.text(result.table.spec.project),
+        "model_id": MetadataValue.int(result.model_id),
+        "predictions_logged": MetadataValue.int(result.logged.logged),
+        "predict_seconds": MetadataValue.float(result.seconds),
+    }
+    if result.table is EPIC_COMPLETION and len(rows):
+        metadata["mean_predicted_lead_time_days"] = MetadataValue.float(float(rows["predicted_lead_time_days"].mean()))
+        metadata["overdue_epics"] = MetadataValue.int(int(rows["is_overdue"].sum()))
+    if result.table is STORY_POINTS and len(rows):
+        metadata["mean_estimated_story_points"] = MetadataValue.float(float(rows["estimated_story_points"].mean()))
+        metadata["unestimated_issues"] = MetadataValue.int(int(rows["needs_scoring"].sum()))
+    if result.table is PR_REWORK:
+        metadata["risk_levels"] = MetadataValue.json(value_counts(rows["risk_level"], ("high", "medium", "low")))
+    if len(rows):
+        metadata["preview"] = MetadataValue.md(_markdown(rows.head(5).drop(columns=["predicted_at"])))
+    return metadata
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def build_score_asset(table: ScoreTable) -> AssetsDefinition:
+    @asset(
+        key=table.asset_key,
+        group_name=GROUP,
+        deps=list(table.upstream),
+        description=f"`{table.qualified}`: {table.spec.project}'s predictions, replaced as a whole each run; "
+        "every prediction is also appended to `ml.ml_prediction_log`.",
+        kinds={"postgres"},
+    )
+    def _scores(context: AssetExecutionContext, warehouse_db: PostgresResource,
+                replica_db: PostgresResource) -> MaterializeResult:
+        with postgresml(warehouse_db, replica_db) as ml:
+            result = score(ml, table, replica_db.dsn)
+        context.log.info("%s: %d rows by model %s", table.qualified, len(result.rows), result.model_id)
+        return MaterializeResult(metadata=_score_metadata(result))
+
+    return _scores
+
+
+@asset(
+    key=ANOMALY.asset_key,
+    group_name=GROUP,
+    deps=[table.asset_key for table in SCORE_TABLES],
+    description=f"{ANOMALY.description} Trains PostgresML project `{ANOMALY.project}`, then scores the logged "
+    "predictions that have no anomaly score yet and writes `ml.ml_anomaly_alerts` for anomalies "
+    "(severity and recommended action as seed 003).",
+    kinds={"postgresml", "scikitlearn"},
+)
+def anomaly_detector(context: AssetExecutionContext, config: ModelTrainingConfig, warehouse_db: PostgresResource,
+                     replica_db: PostgresResource) -> MaterializeResult:
+    with postgresml(warehouse_db, replica_db) as ml:
+        if ml.backend == "pgml":
+            raise Failure(description="the pgml extension has no anomaly_detection task; the detector needs the "
+                                      "platform's PostgresML-compatible engine", allow_retries=False)
+        ensure_monitoring_views(ml.conn)
+        try:
+            outcome = train_model(ml, ANOMALY)
+        except TrainingDataMissing as exc:
+            raise Failure(description=f"{exc} (materialize the ml/* score tables)", allow_retries=False) from exc
+        scoring = score_unscored_predictions(ml, outcome.model_id)
+    context.log.info("scored %d logged predictions: %s", scoring.scored, scoring.by_severity)
+    metadata = outcome.metadata()
+    metadata.update({
+        "predictions_scored": MetadataValue.int(scoring.scored),
+        "anomalies": MetadataValue.int(scoring.anomalies),
+        "alerts_written": MetadataValue.int(scoring.alerts),
+        "severities": MetadataValue.json({s: scoring.by_severity.get(s, 0) for s in SEVERITIES}),
+    })
+    return MaterializeResult(metadata=metadata)
+
+
+model_assets = [build_model_asset(spec) for spec in MODELS]
+score_assets = [build_score_asset(table) for table in SCORE_TABLES]
+ml_assets = [*model_assets, *score_assets, anomaly_detector]

@@ -1,0 +1,145 @@
+"""Health checks of the deployed models (seed 003, Step 4.1.1).
+
+On each model asset (blocking, so a broken model never feeds the score tables):
+``predicts_on_sample`` and ``metric_above_floor``. On each score table (warning):
+``prediction_drift`` of the batch just logged against the training distribution.
+The anomaly detector gets ``predicts_on_sample`` and a bound on its anomaly rate.
+"""
+
+# No `from __future__ import annotations`: Dagster inspects resource annotations at runtime.
+
+from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, MetadataValue, asset_check
+
+from ml import NoDeploymentError
+from orchestration.defs.ml.health import MEAN_SHIFT_BOUND, PSI_BOUND, predict_sample, prediction_drift
+from orchestration.defs.ml.predictions import SCORE_TABLES, ScoreTable
+from orchestration.defs.ml.specs import ALL_MODELS, ANOMALY, ModelSpec
+from orchestration.defs.ml.training import finite_number
+from orchestration.defs.ml.warehouse import postgresml
+from orchestration.resources import PostgresResource
+
+ANOMALY_RATE_BOUND = 0.2  # more than one flagged prediction in five means the detector, not the models, is off
+
+
+def _no_model(spec: ModelSpec) -> AssetCheckResult:
+    return AssetCheckResult(passed=False, description=f"{spec.project} has no deployed model",
+                            metadata={"project": MetadataValue.text(spec.project)})
+
+
+def build_sample_check(spec: ModelSpec) -> AssetChecksDefinition:
+    @asset_check(asset=spec.asset_key, name="predicts_on_sample", blocking=True,
+                 description="The deployed model predicts a sample of its training rows: every output finite "
+                 "(probabilities in [0, 1] summing to 1; detector scores <= 0).")
+    def _check(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
+        with postgresml(warehouse_db, replica_db) as ml:
+            try:
+                sample = predict_sample(ml, spec)
+            except NoDeploymentError:
+                return _no_model(spec)
+        return AssetCheckResult(
+            passed=sample.passed,
+            metadata={
+                "sample_rows": MetadataValue.int(sample.rows),
+                "all_finite": MetadataValue.bool(sample.finite),
+                "in_range": MetadataValue.bool(sample.in_range),
+                "min_prediction": MetadataValue.float(sample.minimum),
+                "max_prediction": MetadataValue.float(sample.maximum),
+                "mean_prediction": MetadataValue.float(sample.mean),
+            },
+        )
+
+    return _check
+
+
+def build_metric_check(spec: ModelSpec) -> AssetChecksDefinition:
+    assert spec.metric and spec.metric_floor is not None
+    metric, floor = spec.metric, spec.metric_floor
+
+    @asset_check(asset=spec.asset_key, name="metric_above_floor", blocking=True,
+                 description=f"The deployed model's test {metric} is at least {floor}.")
+    def _check(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
+        with postgresml(warehouse_db, replica_db) as ml:
+            try:
+                metrics = ml.metrics(spec.project)
+            except NoDeploymentError:
+                return _no_model(spec)
+        value = finite_number(metrics.get(metric))
+        passed = value is not None and value >= floor
+        return AssetCheckResult(
+            passed=passed,
+            description=None if passed else f"test {metric} {value} is below the floor {floor}",
+            metadata={
+                metric: MetadataValue.float(value if value is not None else float("nan")),
+                "floor": MetadataValue.float(floor),
+            },
+        )
+
+    return _check
+
+
+@asset_check(asset=ANOMALY.asset_key, name="anomaly_rate_within_bound",
+             description=f"The detector flags at most {ANOMALY_RATE_BOUND:.0%} of its test rows.")
+def anomaly_rate_within_bound(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
+    with postgresml(warehouse_db, replica_db) as ml:
+        try:
+            rate = finite_number(ml.metrics(ANOMALY.project).get("anomaly_rate"))
+        except NoDeploymentError:
+            return _no_model(ANOMALY)
+    passed = rate is not None and rate <= ANOMALY_RATE_BOUND
+    return AssetCheckResult(
+        passed=passed,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"anomaly_rate": MetadataValue.float(rate if rate is not None else float("nan")),
+                  "bound": MetadataValue.float(ANOMALY_RATE_BOUND)},
+    )
+
+
+def build_drift_check(table: ScoreTable) -> AssetChecksDefinition:
+    spec = table.spec
+
+    @asset_check(asset=table.asset_key, name="prediction_drift",
+                 description=f"The latest logged predictions of {spec.project} vs its predictions on the "
+                 f"training rows: PSI <= {PSI_BOUND} and mean shift <= {MEAN_SHIFT_BOUND} standard deviations.")
+    def _check(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
+        with postgresml(warehouse_db, replica_db) as ml:
+            try:
+                drift = prediction_drift(ml, spec)
+            except NoDeploymentError:
+                return _no_model(spec)
+        if drift is None:
+            return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN,
+                                    description=f"no logged predictions of {spec.project} yet")
+        return AssetCheckResult(
+            passed=drift.within_bounds,
+            severity=AssetCheckSeverity.WARN,
+            description=None if drift.within_bounds else (
+                f"{spec.project}'s predictions drifted: PSI {drift.psi:.3f} (bound {PSI_BOUND}), "
+                f"mean shift {drift.mean_shift:.2f} sd (bound {MEAN_SHIFT_BOUND})"),
+            metadata={
+                "psi": MetadataValue.float(drift.psi),
+                "psi_bound": MetadataValue.float(PSI_BOUND),
+                "mean_shift_sd": MetadataValue.float(drift.mean_shift),
+                "mean_shift_bound": MetadataValue.float(MEAN_SHIFT_BOUND),
+                "reference_mean": MetadataValue.float(drift.reference_mean),
+                "recent_mean": MetadataValue.float(drift.recent_mean),
+                "reference_rows": MetadataValue.int(drift.reference_rows),
+                "recent_rows": MetadataValue.int(drift.recent_rows),
+                "bins": MetadataValue.int(drift.bins),
+            },
+        )
+
+    return _check
+
+
+def build_model_checks(spec: ModelSpec) -> list[AssetChecksDefinition]:
+    checks = [build_sample_check(spec)]
+    if spec.metric and spec.metric_floor is not None:
+        checks.append(build_metric_check(spec))
+    return checks
+
+
+ml_checks = [
+    *(check for spec in ALL_MODELS for check in build_model_checks(spec)),
+    anomaly_rate_within_bound,
+    *(build_drift_check(table) for table in SCORE_TABLES),
+]

@@ -1,0 +1,393 @@
+"""Rules as code: what every raw table and key mart must satisfy.
+
+A ``Rule`` has two faces that are generated from the same definition so they cannot
+drift apart:
+
+- ``violation_sql``: a SQL predicate true for a row that breaks the rule; the quarantine
+  and the scorecard evaluate it in the warehouse, in one pass per table;
+- ``expectation``: the Great Expectations 1.x expectation the asset checks validate.
+
+What a rule's failure does (quarantine, block, warn) is decided in ``quality/policy.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from orchestration.defs.raw.catalog import PARTITION_DATE_COLUMN, RAW_SCHEMA, SOURCE_TABLES, SourceTable
+from orchestration.simulator.marketplace import INDUSTRIES
+from quality import policy
+
+QUARANTINE_SCHEMA = "quarantine"
+# Rule kinds validated through a computed column of the batch view (see Rule.computed_column).
+COMPUTED_KINDS = ("references", "valid_json", "late_arriving", "greater_than")
+QUALITY_SCHEMA = "quality"
+
+
+def ident(*parts: str) -> str:
+    """A (qualified) SQL identifier, quoted."""
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
+def literal(value: Any) -> str:
+    """A SQL literal of one of our own constants (numbers and strings)."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of one table. ``kind`` selects its SQL, its expectation and its policy."""
+
+    name: str
+    kind: str
+    metric: str
+    columns: tuple[str, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    defect: str | None = None  # the catalogue kind (orchestration/simulator/defects.py) it catches
+
+    @property
+    def column(self) -> str:
+        return self.columns[0]
+
+    @property
+    def computed_column(self) -> str | None:
+        """For rules no built-in expectation expresses: a batch-view column, NULL unless the row breaks it."""
+        return f"violates__{self.name}" if self.kind in COMPUTED_KINDS else None
+
+    def computed_value_sql(self, suite: TableSuite) -> str:
+        """The computed column's value: what makes the row bad (shown as the sample value)."""
+        col = ident(self.column)
+        if self.kind == "valid_json":
+            shown = f"left({col}, 80)"
+        elif self.kind == "greater_than":
+            shown = f"{col}::text || ' <= ' || {ident(self.columns[1])}::text"
+        else:
+            shown = f"{col}::text"
+        return f"CASE WHEN {self.violation_sql(None, suite)} THEN {shown} END"
+
+    @property
+    def windowed(self) -> bool:
+        """Whether ``violation_sql`` is a window expression (select list only, not WHERE)."""
+        return self.kind == "unique_latest"
+
+    @property
+    def row_level(self) -> bool:
+        """Whether a single row can be judged (and quarantined) by this rule."""
+        return self.kind not in ("unique", "freshness", "error_budget")
+
+    def violation_sql(self, alias: str | None, suite: TableSuite) -> str | None:
+        """A predicate over ``alias`` (None: unqualified columns) true when the row breaks the rule."""
+        prefix = f"{alias}." if alias else ""
+        col = f"{prefix}{ident(self.column)}" if self.columns else ""
+        if self.kind == "not_null":
+            return f"{col} IS NULL"
+        if self.kind == "between":
+            low, high = self.params.get("min"), self.params.get("max")
+            parts = ([f"{col} < {literal(low)}"] if low is not None else []) + (
+                [f"{col} > {literal(high)}"] if high is not None else [])
+            return "(" + " OR ".join(parts) + ")"
+        if self.kind == "in_set":
+            values = ", ".join(literal(v) for v in self.params["values"])
+            return f"{col} NOT IN ({values})"
+        if self.kind == "references":
+            # NOT IN over a NULL-free subquery plans as one hashed lookup, not a probe per row
+            ref = ident(self.params["ref_column"])
+            return (f"({col} IS NOT NULL AND {col} NOT IN (SELECT ref.{ref} "  # noqa: S608 - own identifiers
+                    f"FROM {self.params['relation']} AS ref WHERE ref.{ref} IS NOT NULL))")
+        if self.kind == "greater_than":
+            return f"{col} <= {prefix}{ident(self.columns[1])}"
+        if self.kind == "not_future":
+            return f"{col} > now() + interval '{int(policy.FUTURE_SKEW.total_seconds())} seconds'"
+        if self.kind == "valid_json":
+            return f"({col} IS NOT NULL AND NOT {ident(QUALITY_SCHEMA, 'is_valid_json')}({col}))"
+        if self.kind == "unique_latest":
+            # A window expression (one sort of the window), so it is only valid in a select list.
+            # Retries re-use the event time, so every version of a key falls in the same partition.
+            order = ", ".join(f"{prefix}{ident(c)} DESC" for c in self.params["newer_by"])
+            return (f"({col} IS NOT NULL AND row_number() OVER (PARTITION BY {col} ORDER BY {order}) > 1)")
+        if self.kind == "late_arriving":
+            grace = int(policy.LATE_ARRIVAL_GRACE.total_seconds())
+            return (f"{col} >= (({prefix}{ident(suite.day_column)} + 1)::timestamp AT TIME ZONE 'UTC') "
+                    f"+ interval '{grace} seconds'")
+        return None
+
+    def expectation(self, suite: TableSuite, now: datetime, source_latest: datetime | None) -> Any:
+        """The GX expectation of this rule (None when it cannot be evaluated now, e.g. freshness)."""
+        import great_expectations.expectations as gxe
+
+        meta = {"rule": self.name, "metric": self.metric, "defect": self.defect}
+        desc = self.description or None
+        if self.kind == "not_null":
+            return gxe.ExpectColumnValuesToNotBeNull(column=self.column, meta=meta, description=desc)
+        if self.kind == "between":
+            return gxe.ExpectColumnValuesToBeBetween(column=self.column, min_value=self.params.get("min"),
+                                                     max_value=self.params.get("max"), meta=meta, description=desc)
+        if self.kind == "in_set":
+            return gxe.ExpectColumnValuesToBeInSet(column=self.column, value_set=list(self.params["values"]),
+                                                   meta=meta, description=desc)
+        if self.kind == "not_future":
+            return gxe.ExpectColumnValuesToBeBetween(column=self.column, max_value=now + policy.FUTURE_SKEW,
+                                                     meta=meta, description=desc)
+        if self.kind in ("unique", "unique_latest"):
+            if len(self.columns) > 1:
+                return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(self.columns), meta=meta,
+                                                           description=desc)
+            # count(DISTINCT) joins the one aggregate query GX bundles for the batch; the
+            # per-row variant costs a window sort of its own.
+            return gxe.ExpectColumnProportionOfUniqueValuesToBeBetween(column=self.column, min_value=1.0,
+                                                                       meta=meta, description=desc)
+        if self.kind == "freshness":
+            if source_latest is None:
+                return None
+            target = policy.REALTIME_FRESHNESS if suite.name in policy.REALTIME_TABLES else policy.DAILY_FRESHNESS
+            return gxe.ExpectColumnMaxToBeBetween(column=self.column, min_value=source_latest - target,
+                                                  meta={**meta, "source_latest": source_latest.isoformat(),
+                                                        "target_seconds": target.total_seconds()},
+                                                  description=desc)
+        if self.computed_column:
+            # evaluated as a column of the batch view: GX bundles its count with the other rules'
+            return gxe.ExpectColumnValuesToBeNull(column=self.computed_column, meta=meta,
+                                                  description=desc or self.name.replace("_", " "))
+        raise ValueError(f"rule kind {self.kind!r} has no expectation")
+
+
+@dataclass(frozen=True)
+class TableSuite:
+    """The rules of one warehouse table (a raw table or a mart)."""
+
+    schema: str
+    name: str
+    rules: tuple[Rule, ...]
+    key_column: str = "id"
+    partition_column: str | None = None  # event column of a daily-partitioned table
+    day_column: str = PARTITION_DATE_COLUMN  # the column holding the partition day
+    asset_key: tuple[str, ...] = ()
+
+    @property
+    def relation(self) -> str:
+        return ident(self.schema, self.name)
+
+    @property
+    def partitioned(self) -> bool:
+        return self.partition_column is not None
+
+    @property
+    def suite_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def quarantine_rules(self) -> list[Rule]:
+        return [r for r in self.rules if r.row_level and policy.policy_for(self.schema, self.name, r.name, r.kind).quarantine]
+
+    def policy_quarantines(self, rule: Rule) -> bool:
+        return rule.row_level and policy.policy_for(self.schema, self.name, rule.name, rule.kind).quarantine
+
+    def blocking(self, rule: Rule) -> bool:
+        return policy.policy_for(self.schema, self.name, rule.name, rule.kind).blocking
+
+    def rule(self, name: str) -> Rule:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(f"{self.suite_name} has no rule {name!r}; rules: {[r.name for r in self.rules]}")
+
+
+# ---- rule builders -------------------------------------------------------------------------------
+
+def required(*columns: str, defect: str | None = None) -> list[Rule]:
+    return [Rule(f"{c}_complete", "not_null", "completeness", (c,), description=f"{c} is required",
+                 defect=defect) for c in columns]
+
+
+def between(column: str, low: float | None, high: float | None, defect: str | None = None) -> Rule:
+    label = "non_negative" if (low == 0 and high is None) else "in_range"
+    bounds = f">= {low}" if high is None else (f"<= {high}" if low is None else f"between {low} and {high}")
+    return Rule(f"{column}_{label}", "between", "accuracy", (column,), {"min": low, "max": high},
+                f"{column} {bounds}", defect)
+
+
+def in_set(column: str, values: Iterable[str], defect: str | None = None) -> Rule:
+    values = tuple(values)
+    return Rule(f"{column}_accepted", "in_set", "accuracy", (column,), {"values": values},
+                f"{column} in {{{', '.join(values)}}}", defect)
+
+
+def references(column: str, table: str, ref_column: str = "id", defect: str | None = "orphan_foreign_key") -> Rule:
+    # The referenced row may sit in raw or in quarantine: an orphan points at no source row at all.
+    relation = (f"(SELECT {ident(ref_column)} FROM {ident(RAW_SCHEMA, table)} UNION ALL "  # noqa: S608
+                f"SELECT {ident(ref_column)} FROM {ident(QUARANTINE_SCHEMA, table)})")
+    return Rule(f"{column}_references_{table}", "references", "consistency", (column,),
+                {"relation": relation, "ref_table": table, "ref_column": ref_column},
+                f"every {column} exists in {table}.{ref_column}", defect)
+
+
+def after(later: str, earlier: str, defect: str | None = None) -> Rule:
+    return Rule(f"{later}_after_{earlier}", "greater_than", "consistency", (later, earlier),
+                description=f"{later} > {earlier}", defect=defect)
+
+
+def not_future(*columns: str, defect: str | None = "future_timestamp") -> list[Rule]:
+    return [Rule(f"{c}_not_future", "not_future", "accuracy", (c,), description=f"{c} is not in the future",
+                 defect=defect) for c in columns]
+
+
+def valid_json(column: str, defect: str | None = "malformed_json") -> Rule:
+    return Rule(f"{column}_valid_json", "valid_json", "accuracy", (column,),
+                description=f"{column} is valid JSON", defect=defect)
+
+
+def unique(*columns: str) -> Rule:
+    return Rule(f"{'_'.join(columns)}_unique", "unique", "uniqueness", columns,
+                description=f"({', '.join(columns)}) is unique")
+
+
+def unique_latest(column: str, newer_by: tuple[str, ...] = ("updated_at", "id"),
+                  defect: str | None = "duplicate_natural_key") -> Rule:
+    return Rule(f"{column}_unique", "unique_latest", "uniqueness", (column,), {"newer_by": newer_by},
+                f"{column} is unique (older versions of a re-sent {column} are quarantined)", defect)
+
+
+def late_arriving(column: str = "updated_at") -> Rule:
+    return Rule("late_arriving_rows", "late_arriving", "timeliness", (column,),
+                description=f"{column} is at most {policy.LATE_ARRIVAL_GRACE} after the partition day",
+                defect="late_arriving")
+
+
+def freshness(column: str) -> Rule:
+    return Rule("freshness", "freshness", "timeliness", (column,),
+                description="the window's latest row is as recent as the source's latest activity")
+
+
+def error_budget() -> Rule:
+    return Rule("error_budget", "error_budget", "accuracy", (),
+                description=f"quarantined share <= {policy.MAX_VALIDATION_ERROR_RATE:.1%}")
+
+
+# ---- the raw tables ------------------------------------------------------------------------------
+
+_SEVERITIES = ("low", "medium", "high", "critical")
+
+RAW_RULES: dict[str, list[Rule]] = {
+    "specialties": [unique("id"), *required("name", "industry"), in_set("industry", INDUSTRIES)],
+    "agents": [
+        unique("id"), *required("name", "specialty_id", "industry", "price", "status", defect="null_required"),
+        in_set("industry", INDUSTRIES, "unknown_industry"), between("price", 5000, 50000, "price_out_of_range"),
+        between("rating", 0, 5, "rating_out_of_range"), references("specialty_id", "specialties"),
+        *not_future("created_at", "updated_at"),
+    ],
+    "customers": [unique("id"), *required("name", "email", "status"), *not_future("created_at", "signup_at")],
+    "trials": [
+        unique("id"), *required("customer_id", "agent_id", "trial_start", "trial_end"),
+        after("trial_end", "trial_start", "trial_end_before_start"),
+        references("customer_id", "customers"), references("agent_id", "agents"), *not_future("created_at"),
+    ],
+    "tasks": [
+        unique("id"), *required("task_ref", "agent_id", "customer_id", "status", defect="null_required"),
+        unique_latest("task_ref"),
+        between("rating", 0, 5, "rating_out_of_range"), between("revenue", 0, None, "negative_revenue"),
+        in_set("status", ("completed", "failed", "in_progress", "cancelled")),
+        references("agent_id", "agents"), references("customer_id", "customers"),
+        *not_future("created_at", "completed_at", "updated_at"), valid_json("payload"), late_arriving(),
+    ],
+    "platform_users": [unique("id"), *required("email", "plan")],
+    "user_budgets": [unique("user_id"), between("monthly_budget_usd", 0, None), references("user_id", "platform_users")],
+    "agent_versions": [unique("id"), *required("agent_id", "version"), references("agent_id", "agents")],
+    "agent_experiments": [unique("id"), *required("agent_id", "name", "status"), references("agent_id", "agents"),
+                          after("ended_at", "started_at")],
+    "experiment_assignments": [unique("id"), *required("experiment_id", "user_id", "variant"),
+                               in_set("variant", ("control", "variant")),
+                               references("experiment_id", "agent_experiments"), references("user_id", "platform_users")],
+    "chat_sessions": [unique("id"), *required("agent_id", "user_id"), references("agent_id", "agents"),
+                      references("user_id", "platform_users"), *not_future("started_at")],
+    "chat_messages": [unique("id"), *required("session_id", "role"), between("rag_confidence", 0, 1),
+                      between("response_time_ms", 0, None), valid_json("metadata"), *not_future("created_at")],
+    "llm_usage": [unique("id"), *required("provider", "model", "prompt_tokens", "completion_tokens", "status"),
+                  between("prompt_tokens", 0, None), between("completion_tokens", 0, None),
+                  between("latency_ms", 0, None), *not_future("created_at")],
+    "agent_actions": [unique("id"), unique("action_id"), *required("action_type", "environment"),
+                      between("confidence", 0, 1), between("execution_time", 0, None), *not_future("created_at")],
+    "signature_metrics": [unique("id"), *required("signature_name"), between("success_rate", 0, 1),
+                          *not_future("recorded_at")],
+    "verifier_metrics": [unique("id"), *required("verifier_name", "status"), between("checks_performed", 0, None),
+                         between("issues_found", 0, None), *not_future("recorded_at")],
+    "training_metrics": [unique("id"), *required("session_id", "epoch"), between("training_accuracy", 0, 1),
+                         between("validation_accuracy", 0, 1), between("loss", 0, None), *not_future("recorded_at")],
+    "code_embeddings": [unique("id"), *required("source_type", "embedding"), *not_future("created_at")],
+    "teams": [unique("id"), *required("name")],
+    "users": [unique("id"), *required("name", "email", "team_id"), references("team_id", "teams")],
+    "issuetypes": [unique("id"), *required("original_name")],
+    "statuses": [unique("id"), *required("name", "category"), in_set("category", ("To Do", "In Progress", "Done"))],
+    "issues": [unique("id"), unique("key"), *required("key", "summary", "issuetype_id", "status_id"),
+               references("issuetype_id", "issuetypes"), references("status_id", "statuses"),
+               between("story_points", 0, None), between("total_lead_time_seconds", 0, None)],
+    "repositories": [unique("id"), *required("name")],
+    "pull_requests": [unique("id"), *required("repository_id", "author_id", "number"),
+                      references("repository_id", "repositories"), between("commit_count", 0, None),
+                      between("changed_files", 0, None), between("review_cycles", 0, None),
+                      between("rework_commit_count", 0, None)],
+    "provisioning_requests": [unique("id"), *required("customer_url", "status"),
+                              in_set("status", ("pending", "queued", "running", "succeeded", "failed", "cancelled"))],
+    "data_agents": [unique("id"), *required("request_id", "dataset"),
+                    references("request_id", "provisioning_requests")],
+    "ai_learning_memory": [unique("id"), *required("error_type"), between("confidence", 0, 1)],
+}
+
+
+def _raw_suite(table: SourceTable) -> TableSuite:
+    rules = list(RAW_RULES[table.name])
+    if table.partitioned:
+        rules.append(freshness(table.partition_column or ""))
+    rules.append(error_budget())
+    return TableSuite(RAW_SCHEMA, table.name, tuple(rules), key_column=table.primary_key,
+                      partition_column=table.partition_column, asset_key=(RAW_SCHEMA, table.name))
+
+
+RAW_SUITES: dict[str, TableSuite] = {t.name: _raw_suite(t) for t in SOURCE_TABLES}
+
+# ---- the key marts (keys as orchestration/defs/marts/translator.py gives them) -------------------
+
+MARTS_SCHEMA = "marts"
+
+
+def _mart(name: str, rules: list[Rule], key: str, daily: bool) -> TableSuite:
+    return TableSuite(MARTS_SCHEMA, name, tuple(rules), key_column=key,
+                      partition_column="day" if daily else None, day_column="day",
+                      asset_key=(MARTS_SCHEMA, name))
+
+
+MART_SUITES: dict[str, TableSuite] = {
+    s.name: s for s in (
+        _mart("agent_analytics", [
+            *required("day", "agent_id", "industry"), unique("day", "agent_id"),
+            in_set("industry", INDUSTRIES), between("avg_rating", 0, 5), between("total_revenue", 0, None),
+            between("tasks_completed", 0, None), references("agent_id", "agents"),
+        ], "agent_id", daily=True),
+        _mart("agent_metrics_daily", [
+            *required("day", "agent_id"), unique("day", "agent_id"), between("error_rate", 0, 1),
+            between("total_cost_usd", 0, None), between("avg_rag_confidence", 0, 1),
+        ], "agent_id", daily=True),
+        _mart("llm_cost_breakdown", [
+            *required("day", "provider", "model"), between("total_cost_usd", 0, None),
+            between("calls", 0, None),
+        ], "provider", daily=True),
+        _mart("revenue_metrics", [
+            *required("day", "industry"), unique("day", "industry"), in_set("industry", INDUSTRIES),
+            between("total_revenue", 0, None), between("tasks_completed", 0, None),
+        ], "industry", daily=True),
+        _mart("agent_leaderboard", [
+            *required("agent_id", "industry"), unique("agent_id"), in_set("industry", INDUSTRIES),
+            between("avg_rating", 0, 5), between("trial_conversion_rate", 0, 1),
+        ], "agent_id", daily=False),
+    )
+}
+
+
+def all_suites() -> list[TableSuite]:
+    return [*RAW_SUITES.values(), *MART_SUITES.values()]

@@ -1,0 +1,128 @@
+"""The suites as Dagster asset checks: blocking stops the marts, the scorecard, Data Docs, the graph."""
+
+# No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
+
+from pathlib import Path
+
+import pytest
+from dagster import AssetExecutionContext, AssetKey, Definitions, asset, materialize
+
+from orchestration.defs.quality import defs as quality_defs
+from orchestration.defs.quality.assets import scorecard
+from orchestration.defs.quality.checks import build_suite_checks
+from orchestration.defs.raw import assets as raw_assets_module
+from orchestration.defs.raw.assets import build_raw_asset
+from orchestration.defs.raw.catalog import SOURCE_TABLES, SOURCE_TABLES_BY_NAME
+from orchestration.partitions import daily_partitions
+from orchestration.resources import PostgresResource
+from quality import policy
+from quality.quarantine import quarantine_after_load
+from quality.rules import RAW_SUITES
+from quality.validation import sqlalchemy_url, validate_suite
+from tests.quality.conftest import ScratchStack, one_day
+
+
+@asset(key=["marts", "quality_probe"], deps=[AssetKey(["raw", "tasks"])], partitions_def=daily_partitions)
+def downstream_probe(context: AssetExecutionContext) -> None:
+    context.log.info("downstream of raw/tasks ran")
+
+
+def _run_tasks_partition(scratch: ScratchStack):  # type: ignore[no-untyped-def]
+    return materialize(
+        [build_raw_asset(SOURCE_TABLES_BY_NAME["tasks"]), downstream_probe, build_suite_checks(RAW_SUITES["tasks"])],
+        partition_key=one_day(scratch).isoformat(),
+        resources={"app_db": PostgresResource(dsn=scratch.app_dsn),
+                   "warehouse_db": PostgresResource(dsn=scratch.warehouse_dsn)},
+        raise_on_error=False,
+    )
+
+
+def _materialized(result) -> set[str]:  # type: ignore[no-untyped-def]
+    return {"/".join(event.asset_key.path) for event in result.get_asset_materialization_events()}
+
+
+def test_failing_blocking_check_stops_downstream(scratch: ScratchStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch.simulate({"negative_revenue": 0.1})
+    scratch.load(("specialties", "agents", "customers"))
+    # without the quarantine hook the bad rows reach raw: the blocking check must stop the marts
+    monkeypatch.setattr(raw_assets_module, "AFTER_LOAD_HOOKS", [])
+    blocked = _run_tasks_partition(scratch)
+    assert not blocked.success
+    failed = {e.check_name: e for e in blocked.get_asset_check_evaluations() if not e.passed}
+    assert "revenue_non_negative" in failed
+    evaluation = failed["revenue_non_negative"]
+    assert evaluation.severity.value == "ERROR" and evaluation.metadata["unexpected_count"].value >= 1
+    assert evaluation.metadata["sample_values"].value
+    assert _materialized(blocked) == {"raw/tasks"}
+
+    # with the hook the rows are quarantined in the same load, and the marts run
+    monkeypatch.setattr(raw_assets_module, "AFTER_LOAD_HOOKS", [quarantine_after_load])
+    clean = _run_tasks_partition(scratch)
+    assert clean.success
+    assert _materialized(clean) == {"raw/tasks", "marts/quality_probe"}
+    materialization = clean.asset_materializations_for_node("raw__tasks")[0]
+    assert materialization.metadata["quarantined_rows"].value >= 1
+    assert materialization.metadata["raw_plus_quarantine_reconciled"].value is True
+    blocking = {e.check_name for e in clean.get_asset_check_evaluations() if e.severity.value == "ERROR"}
+    assert "revenue_non_negative" in blocking
+
+
+def test_scorecard_reports_the_five_metrics(scratch: ScratchStack) -> None:
+    scratch.simulate(0.05)
+    scratch.load()
+    day = one_day(scratch)
+    result = materialize([scorecard], partition_key=day.isoformat(),
+                         resources={"warehouse_db": PostgresResource(dsn=scratch.warehouse_dsn)})
+    metadata = result.asset_materializations_for_node("quality__scorecard")[0].metadata
+    for metric in policy.METRICS:
+        assert 0.0 <= metadata[metric].value <= 1.0
+    assert metadata["accuracy"].value < 1.0 and metadata["targets_met"].value is False
+    assert "| day |" in metadata["trend"].value
+    stored = scratch.scalar("select count(*) from quality.scorecard where day = %s and table_name = 'tasks'", day)
+    assert stored == len(policy.METRICS)
+    tasks_accuracy = scratch.scalar("select value from quality.scorecard where day = %s and table_name = 'tasks' "
+                                    "and metric = 'accuracy'", day)
+    assert tasks_accuracy < policy.TARGETS["accuracy"]  # type: ignore[operator]
+
+
+def test_validation_writes_data_docs(scratch: ScratchStack, tmp_path: Path) -> None:
+    scratch.simulate({"unknown_industry": 0.1})
+    scratch.load(("specialties", "agents"), quarantine=False)
+    validation = validate_suite(RAW_SUITES["agents"], scratch.warehouse_dsn, data_docs_dir=tmp_path / "docs")
+    assert not validation.outcomes["industry_accepted"].success
+    assert set(validation.outcomes["industry_accepted"].samples) == {"gaming"}
+    assert validation.data_docs_url and validation.data_docs_url.startswith("file://")
+    assert Path(validation.data_docs_url.removeprefix("file://")).exists()
+    assert (tmp_path / "docs" / "index.html").exists()
+
+
+def test_socket_and_password_dsns_become_sqlalchemy_urls() -> None:
+    from sqlalchemy.engine import make_url
+
+    socket = make_url(sqlalchemy_url("postgresql://platform_owner@/warehouse?host=/tmp/plt-x/pgdata"))
+    assert socket.drivername == "postgresql+psycopg" and socket.host is None
+    assert socket.query["host"] == "/tmp/plt-x/pgdata" and socket.database == "warehouse"
+    tcp = make_url(sqlalchemy_url("postgresql://u:p%40ss@db.example:6543/w?sslmode=require"))
+    assert (tcp.host, tcp.port, tcp.password, tcp.query["sslmode"]) == ("db.example", 6543, "p@ss", "require")
+
+
+def test_every_raw_table_has_its_suite_as_checks() -> None:
+    assert quarantine_after_load in raw_assets_module.AFTER_LOAD_HOOKS
+    specs = {(tuple(s.asset_key.path), s.name): s for c in quality_defs.asset_checks for s in c.check_specs}
+    for table in SOURCE_TABLES:
+        suite = RAW_SUITES[table.name]
+        for rule in suite.rules:
+            spec = specs[(("raw", table.name), rule.name)]
+            assert spec.blocking == suite.blocking(rule)
+            assert (spec.partitions_def is not None) == table.partitioned
+    assert specs[(("raw", "tasks"), "revenue_non_negative")].blocking
+    assert not specs[(("raw", "tasks"), "late_arriving_rows")].blocking
+    # wired like orchestration/definitions.py will: raw, marts (when dbt is usable), quality
+    from orchestration.defs import marts, raw
+
+    Definitions.validate_loadable(Definitions.merge(
+        raw.defs, marts.defs, quality_defs,
+        Definitions(resources={"app_db": PostgresResource(dsn="x"), "warehouse_db": PostgresResource(dsn="x")})))
+    mart_checks = {tuple(s.asset_key.path) for c in quality_defs.asset_checks for s in c.check_specs
+                   if s.asset_key.path[0] == "marts"}
+    assert ("marts", "agent_analytics") in mart_checks
