@@ -80,6 +80,8 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("great_expectations", "alembic", "pgserver", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = load_settings()
     parser = argparse.ArgumentParser(prog="platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = sub.add_parser("demo", help="run the platform end to end on the embedded defaults")
     demo.add_argument("--scale", default=settings.scale)
-    demo.add_argument("--days", type=int, default=settings.days)
+    # 30 days beyond the 90-day hot window, so the demo also archives a month to Parquet
+    demo.add_argument("--days", type=int, default=settings.days + 30)
     demo.add_argument("--seed", type=int, default=settings.seed)
     demo.set_defaults(func=_cmd_demo)
 
@@ -108,9 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=_cmd_ui)
 
+    from orchestration.defs.archive.commands import add_commands as add_archive_commands
+    from orchestration.defs.provisioning.commands import add_commands as add_provisioning_commands
     from orchestration.defs.quality.commands import add_commands as add_quality_commands
 
     add_quality_commands(sub)
+    add_archive_commands(sub)
+    add_provisioning_commands(sub)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 from dagster import ConfigurableResource, EnvVar
 
-from orchestration.settings import mask_dsn
+from orchestration.bigquery.resource import BigQueryResource
+from orchestration.settings import load_settings, mask_dsn
 
 
 class PostgresResource(ConfigurableResource):
@@ -33,3 +35,21 @@ def postgres_resources() -> dict[str, PostgresResource]:
         "warehouse_db": PostgresResource(dsn=EnvVar("PLATFORM_WAREHOUSE_DSN")),
         "replica_db": PostgresResource(dsn=EnvVar("PLATFORM_REPLICA_DSN")),
     }
+
+
+def bigquery_resource() -> BigQueryResource:
+    """Each setting from its variable when set (resolved at run time), else the platform default.
+
+    Unset ``BIGQUERY_API_ENDPOINT`` means production BigQuery with Google's default
+    credentials; ``make ui``/``make demo`` export the embedded emulator's endpoint first.
+    """
+    settings = load_settings()
+
+    def env_or(name: str, default: str | None) -> str | EnvVar | None:
+        return EnvVar(name) if os.environ.get(name) else default
+
+    return BigQueryResource(
+        project=env_or("BIGQUERY_PROJECT", settings.bigquery_project),  # type: ignore[arg-type]
+        location=env_or("BIGQUERY_LOCATION", settings.bigquery_location),  # type: ignore[arg-type]
+        api_endpoint=env_or("BIGQUERY_API_ENDPOINT", None),
+    )

@@ -1,0 +1,1 @@
+"""The built-in domain templates, written as Python data (validated when imported)."""

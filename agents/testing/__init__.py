@@ -1,0 +1,1 @@
+"""Test and benchmark helpers (a local fixture website); not used in production paths."""

@@ -1,0 +1,1 @@
+"""Helpers the agent nodes use (page extraction for the research step)."""

@@ -1,0 +1,144 @@
+"""Benchmark of one day's BigQuery export against a bare ``load_table_from_file`` of the same Parquet.
+
+    .venv/bin/python bench/export.py [--rows 200000] [--repeat 3]
+
+Starts its own embedded PostgreSQL and BigQuery emulator under a temporary PLATFORM_HOME
+(both stopped by pid at the end), fills a ``customer_behavior``-shaped mart with ``--rows``
+rows per day, then times, alternately and best-of ``--repeat``:
+
+- ``ours``: ``export_day`` of a day BigQuery does not hold yet (the daily scheduled case) —
+  the mart read in one snapshot (ADBC), typed Parquet, the staging load + reconcile + MERGE
+  of ``replace_day_partition``, read-back and comparison with the mart;
+- ``bare``: ``client.load_table_from_file`` of the same day's Parquet file into a table
+  with the same explicit schema (WRITE_TRUNCATE), nothing else.
+
+``vs_bare_client`` = bare seconds / our seconds. ``reexport_seconds`` times replacing a day
+BigQuery already holds (a re-run or backfill): there the emulator's MERGE dominates (see
+docs/exports.md). The mart table is VACUUM ANALYZEd after the load (no autovacuum during
+the runs). The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from orchestration.embedded import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
+from orchestration.settings import load_settings  # noqa: E402
+
+log = logging.getLogger("bench.export")
+DAY = date(2026, 3, 2)
+DATASET = "bench_exports"
+
+MART_DDL = """
+CREATE SCHEMA marts;
+CREATE TABLE marts.customer_behavior (
+    day date, customer_id integer, industry text, customer_status text, tasks_created bigint,
+    tasks_completed bigint, revenue numeric(14, 2), tasks_last_7d bigint, avg_rating_last_7d numeric,
+    days_inactive integer, tenure_days integer);
+"""
+MART_FILL = """
+INSERT INTO marts.customer_behavior
+SELECT d, c, (ARRAY['marketing', 'education', 'sales'])[1 + c %% 3], 'active', c %% 5, c %% 3,
+       round((random() * 1000)::numeric, 2), c %% 11, (random() * 5)::numeric, c %% 90, c %% 700
+FROM unnest(%(days)s::date[]) d, generate_series(1, %(rows)s) c;
+"""
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    for noisy in ("pgserver", "google", "urllib3", "orchestration.bigquery.load", "orchestration.defs.exports"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    import psycopg
+    from google.cloud import bigquery
+
+    from orchestration.bigquery.emulator import ensure_emulator, stop_emulator
+    from orchestration.bigquery.load import ensure_dataset, ensure_day_partitioned_table
+    from orchestration.bigquery.resource import make_client
+    from orchestration.defs.exports.export import export_day, read_mart_day
+    from orchestration.defs.exports.specs import EXPORTS
+
+    days = [DAY + timedelta(days=i) for i in range(args.repeat + 1)]
+    home = Path(tempfile.mkdtemp(prefix="bench-exp-", dir="/tmp"))
+    os.chmod(home, 0o755)
+    os.environ.pop("BIGQUERY_API_ENDPOINT", None)
+    settings = dataclasses.replace(load_settings(), home=home, bigquery_endpoint=None)
+    server = start_postgres(home / "pgdata")
+    try:
+        endpoint = ensure_emulator(settings)
+        dsn = server.dsn("warehouse", OWNER_ROLE)
+        with psycopg.connect(dsn) as conn:
+            conn.execute(MART_DDL)  # type: ignore[arg-type]
+            conn.execute(MART_FILL, {"days": days, "rows": args.rows})  # type: ignore[arg-type]
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE marts.customer_behavior")
+        client = make_client(settings.bigquery_project, settings.bigquery_location, endpoint)
+        spec = EXPORTS["customer_behavior"]
+        schema = list(spec.schema)
+        parquets = {day: home / f"{day}.parquet" for day in days}
+        started = time.perf_counter()
+        for day in days:
+            read_mart_day(spec, dsn, '"marts"."customer_behavior"', day, parquets[day])
+        read_seconds = (time.perf_counter() - started) / len(days)
+        ensure_dataset(client, DATASET)
+        bare_table = f"{client.project}.{DATASET}.bare_customer_behavior"
+        ensure_day_partitioned_table(client, bare_table, schema, "day")
+        config = bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.PARQUET, schema=schema,
+                                        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
+
+        def bare(day: date) -> int:
+            with parquets[day].open("rb") as handle:
+                job = client.load_table_from_file(handle, bare_table, job_config=config)
+            job.result()
+            return int(job.output_rows or 0)
+
+        def ours(day: date) -> int:
+            return export_day(spec, read_dsn=dsn, client=client, dataset=DATASET, day=day).rows
+
+        ours(days[0])  # creates the dataset and table
+        best = {"bare": float("inf"), "ours": float("inf")}
+        for day in days[1:]:
+            for name, run in (("bare", bare), ("ours", ours)):
+                started = time.perf_counter()
+                rows = run(day)
+                best[name] = min(best[name], time.perf_counter() - started)
+                assert rows == args.rows, (name, rows)
+        started = time.perf_counter()
+        ours(days[1])
+        reexport = time.perf_counter() - started
+        log.info("bare %.2fs, ours %.2fs (mart read + Parquet %.2fs), re-export %.2fs", best["bare"], best["ours"],
+                 read_seconds, reexport)
+    finally:
+        stop_emulator(settings)
+        stop_postgres(server.pgdata)
+        shutil.rmtree(home, ignore_errors=True)
+    print(json.dumps({
+        "rows": args.rows,
+        "seconds": round(best["ours"], 3),
+        "bare_seconds": round(best["bare"], 3),
+        "vs_bare_client": round(best["bare"] / best["ours"], 2),
+        "mart_read_and_parquet_seconds": round(read_seconds, 3),
+        "reexport_seconds": round(reexport, 3),
+        "repeat": args.repeat,
+    }))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

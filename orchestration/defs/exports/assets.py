@@ -1,0 +1,131 @@
+"""``exports/<mart>``: each day of the export-shaped marts, loaded into day-partitioned BigQuery tables."""
+
+# No `from __future__ import annotations`: Dagster inspects the context and config annotations at runtime.
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from dagster import (
+    AssetExecutionContext,
+    AssetRecordsFilter,
+    AssetsDefinition,
+    AssetSelection,
+    BackfillPolicy,
+    Backoff,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
+    TableColumn,
+    TableSchema,
+    asset,
+    define_asset_job,
+    schedule,
+)
+from pydantic import Field
+
+from orchestration.bigquery.resource import BigQueryResource
+from orchestration.defs.exports.export import ExportError, ExportResult, export_day
+from orchestration.defs.exports.specs import DEFAULT_DATASET, EXPORTS, MART_SCHEMA, ExportSpec
+from orchestration.partitions import daily_partitions
+from orchestration.resources import PostgresResource
+
+
+class ExportConfig(Config):
+    dataset: str = Field(default=DEFAULT_DATASET, description="BigQuery dataset of the export tables")
+    source_schema: str = Field(default=MART_SCHEMA, description="warehouse schema holding the marts")
+
+
+def _metadata(results: list[ExportResult]) -> dict[str, object]:
+    first = results[0]
+    metadata: dict[str, object] = {
+        "bigquery_table": first.table_id,
+        "dagster/table_name": first.table_id,
+        "rows": sum(r.rows for r in results),
+        "checksum_column": first.checksum_column,
+        "checksum_mart": str(sum((r.mart_checksum or 0) for r in results)),
+        "checksum_bigquery": str(sum((r.bigquery_checksum or 0) for r in results)),
+        # export_day raises on any difference; this records that the comparison was made and held
+        "reconciled": MetadataValue.bool(all(r.mart_checksum == r.bigquery_checksum for r in results)),
+        "bytes": sum(r.bytes for r in results),
+        "seconds": round(sum(r.seconds for r in results), 3),
+        "load_job_ids": ", ".join(r.load_job_id for r in results),
+    }
+    if len(results) == 1:
+        metadata["dagster/row_count"] = first.rows
+        metadata["day"] = first.day.isoformat()
+    else:  # a single-run backfill reports every day it replaced
+        metadata["days"] = MetadataValue.md("| day | rows | mart checksum | BigQuery checksum |\n|---|---|---|---|\n" + "\n".join(
+            f"| {r.day} | {r.rows} | {r.mart_checksum} | {r.bigquery_checksum} |" for r in results))
+    return metadata
+
+
+def build_export_asset(spec: ExportSpec) -> AssetsDefinition:
+    @asset(
+        key=spec.asset_key,
+        group_name="exports",
+        description=(f"{spec.description} BigQuery table `{DEFAULT_DATASET}.{spec.name}`, partitioned by day; "
+                     f"each day replaced atomically and reconciled (rows, SUM({spec.checksum_column})) "
+                     f"with marts.{spec.name}."),
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        deps=[spec.mart_key],
+        kinds={"bigquery"},
+        # Quota and backend errors deserve another try; schema and reconciliation failures do not.
+        retry_policy=RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL),
+        metadata={
+            "dagster/column_schema": TableSchema(columns=[
+                TableColumn(f.name, f.field_type, description=f.description or "") for f in spec.schema]),
+            "checksum_column": spec.checksum_column,
+            "partition_field": "day",
+        },
+    )
+    def _export(context: AssetExecutionContext, config: ExportConfig, replica_db: PostgresResource,
+                bigquery: BigQueryResource) -> MaterializeResult:
+        client = bigquery.get_client()
+        window = context.partition_time_window
+        day, results = window.start.date(), []
+        while day < window.end.date():
+            try:
+                results.append(export_day(spec, read_dsn=replica_db.dsn, client=client, dataset=config.dataset,
+                                          day=day, source_schema=config.source_schema, location=bigquery.location))
+            except ExportError as error:
+                raise Failure(description=str(error), allow_retries=error.transient) from error
+            day += timedelta(days=1)
+        return MaterializeResult(metadata=_metadata(results))  # type: ignore[arg-type]
+
+    return _export
+
+
+export_assets = [build_export_asset(spec) for spec in EXPORTS.values()]
+
+exports_daily_job = define_asset_job(
+    "exports_daily_job",
+    # By key: the dbt export-shaped marts share the "exports" group name.
+    selection=AssetSelection.assets(*[spec.asset_key for spec in EXPORTS.values()]),
+    partitions_def=daily_partitions,
+    description="Export one day of agent_performance, customer_behavior and revenue_metrics to BigQuery.",
+)
+
+
+def _materialized(context: ScheduleEvaluationContext, spec_key: object, partition: str) -> bool:
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=spec_key, asset_partitions=[partition]), limit=1)  # type: ignore[arg-type]
+    return bool(records.records)
+
+
+@schedule(job=exports_daily_job, cron_schedule="30 3-6 * * *", execution_timezone="UTC",
+          name="exports_daily_schedule")
+def exports_daily_schedule(context: ScheduleEvaluationContext) -> Iterator[RunRequest | SkipReason]:
+    """Yesterday's exports once its marts are built: tried at 03:30 (raw runs at 02:00, the marts after it),
+    again hourly until 06:30 if the marts are late; the run key makes it run once."""
+    day = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
+    waiting = [spec.name for spec in EXPORTS.values() if not _materialized(context, spec.mart_key, day)]
+    if waiting:
+        yield SkipReason(f"marts {', '.join(waiting)} have no materialization for {day} yet; exports wait for them")
+        return
+    yield RunRequest(run_key=f"exports-{day}", partition_key=day)

@@ -1,0 +1,83 @@
+"""The provisioning sensor: one run per pending request, ``run_key`` = the request id.
+
+Every few seconds it reads pending ``provisioning_requests`` newer than its cursor (the
+last request id it launched), adds a dynamic partition per request, requests one run per
+request and marks the requests ``queued``. The daemon de-duplicates by ``run_key``, so a
+request is never provisioned twice even if the cursor were reset. Requests whose
+transaction committed after a newer id was seen (id below the cursor, still pending)
+are picked up as well: ``status`` is the source of truth, the cursor the high-water mark.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from dagster import (
+    AssetSelection,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    sensor,
+)
+
+from agents.provisioning.requests import mark_queued, pending_requests
+from orchestration.defs.provisioning.assets import PROVISIONED_DEMO_KEY
+from orchestration.partitions import provisioning_request_partitions
+from orchestration.resources import PostgresResource
+
+CONCURRENCY_TAG = "platform/provisioning"  # dagster.yaml allows 2 such runs at once
+REQUEST_TAG = "platform/provisioning_request"
+MAX_RUNS_PER_TICK = 25
+SENSOR_INTERVAL_SECONDS = 5
+
+provisioning_job = define_asset_job(
+    "provisioning_job",
+    selection=AssetSelection.assets(PROVISIONED_DEMO_KEY),
+    partitions_def=provisioning_request_partitions,
+    tags={CONCURRENCY_TAG: "demo"},
+    description="Provision one customer demo (one provisioning request = one partition).",
+)
+
+
+def run_request_for(request_id: int, requested_by: str) -> RunRequest:
+    return RunRequest(
+        run_key=str(request_id),
+        partition_key=str(request_id),
+        tags={CONCURRENCY_TAG: "demo", REQUEST_TAG: str(request_id), "platform/requested_by": requested_by[:200]},
+    )
+
+
+@sensor(
+    job=provisioning_job,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Launches one provisioning run per pending provisioning request (run_key = request id).",
+)
+def provisioning_requests_sensor(context: SensorEvaluationContext, app_db: PostgresResource) -> SensorResult | SkipReason:
+    last_id = int(context.cursor or 0)
+    try:
+        pending = pending_requests(app_db.dsn, last_id, MAX_RUNS_PER_TICK)
+    except psycopg.Error as error:
+        return SkipReason(
+            f"cannot read provisioning_requests in the app database {app_db.masked_dsn}: "
+            f"{type(error).__name__}: {str(error).strip()[:200]}. Is PLATFORM_APP_DSN right and the database "
+            "up (`platform up`) and migrated?"
+        )
+    if not pending:
+        return SkipReason(
+            f"no pending provisioning requests (last launched request id: {last_id or 'none'}); "
+            "create one with `platform provision URL --requested-by you@example.com`"
+        )
+    late = [r.id for r in pending if r.id <= last_id]
+    if late:
+        context.log.info(f"picking up requests committed after newer ones: {late}")
+    keys = [str(r.id) for r in pending]
+    mark_queued(app_db.dsn, [r.id for r in pending])
+    context.log.info(f"launching provisioning runs for requests {', '.join(keys)}")
+    return SensorResult(
+        run_requests=[run_request_for(r.id, r.requested_by) for r in pending],
+        dynamic_partitions_requests=[provisioning_request_partitions.build_add_request(keys)],
+        cursor=str(max(last_id, *(r.id for r in pending))),
+    )
