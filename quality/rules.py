@@ -313,7 +313,7 @@ RAW_RULES: dict[str, list[Rule]] = {
                   between("latency_ms", 0, None), *not_future("created_at")],
     "agent_actions": [unique("id"), unique("action_id"), *required("action_type", "environment"),
                       between("confidence", 0, 1), between("execution_time", 0, None), *not_future("created_at")],
-    "signature_metrics": [unique("id"), *required("signature_name"), between("success_rate", 0, 1),
+    "signature_metrics": [unique("id"), *required("signature_name"), between("success_rate", 0, 100),
                           *not_future("recorded_at")],
     "verifier_metrics": [unique("id"), *required("verifier_name", "status"), between("checks_performed", 0, None),
                          between("issues_found", 0, None), *not_future("recorded_at")],

@@ -207,8 +207,13 @@ def validate_suite(
                                   unexpected_percent=found.get("unexpected_percent"),
                                   element_count=found.get("element_count"),
                                   observed_value=_plain(found.get("observed_value")))
-            if rule.kind in ("unique", "unique_latest") and isinstance(found.get("observed_value"), float):
-                outcome.unexpected_percent = round((1 - found["observed_value"]) * 100, 6)
+            if rule.kind in ("unique", "unique_latest"):
+                observed = found.get("observed_value")
+                if not observed:
+                    # no values at all (an empty window): nothing can be duplicated
+                    outcome.success, outcome.unexpected_percent = True, 0.0
+                elif isinstance(observed, float):
+                    outcome.unexpected_percent = round((1 - observed) * 100, 6)
             error = _exception_message(result.exception_info)
             if error:
                 outcome.success, outcome.error = False, error

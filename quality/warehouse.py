@@ -117,7 +117,12 @@ def batch_view_name(suite: TableSuite) -> str:
     return f"batch_{suite.schema}__{suite.name}"
 
 
-def batch_view_sql(suite: TableSuite, skipped: set[str]) -> str:
+def batch_view_sql(suite: TableSuite, skipped: set[str], columns: dict[str, str] | None = None) -> str:
+    """``columns`` (name -> type) lets types SQLAlchemy cannot reflect (pgvector) reach GX as text."""
+    selected = ["*"] if not columns else [
+        f"{ident(name)}::text AS {ident(name)}" if kind.startswith("vector") else ident(name)
+        for name, kind in columns.items()
+    ]
     computed = [
         f"{'NULL::text' if rule.name in skipped else rule.computed_value_sql(suite)} AS {ident(rule.computed_column)}"
         for rule in suite.rules if rule.computed_column
@@ -127,7 +132,7 @@ def batch_view_sql(suite: TableSuite, skipped: set[str]) -> str:
         day = ident(suite.day_column)
         where = (f"{day} >= current_setting('{WINDOW_START_SETTING}')::date "
                  f"AND {day} < current_setting('{WINDOW_END_SETTING}')::date")
-    return f"SELECT {', '.join(['*', *computed])} FROM {suite.relation} WHERE {where}"  # noqa: S608 - own SQL
+    return f"SELECT {', '.join([*selected, *computed])} FROM {suite.relation} WHERE {where}"  # noqa: S608 - own SQL
 
 
 def ensure_batch_view(conn: psycopg.Connection, suite: TableSuite, skipped: set[str]) -> str:
@@ -139,9 +144,10 @@ def ensure_batch_view(conn: psycopg.Connection, suite: TableSuite, skipped: set[
     computed columns included, then folds into the one aggregate query GX sends per batch.
     """
     name = batch_view_name(suite)
-    body = batch_view_sql(suite, skipped)
+    columns = columns_of(conn, suite.schema, suite.name)
+    body = batch_view_sql(suite, skipped, columns)
     # the fingerprint covers the rules' SQL and the table's columns (dbt may replace a mart)
-    fingerprint = hashlib.sha1((body + repr(columns_of(conn, suite.schema, suite.name))).encode()).hexdigest()
+    fingerprint = hashlib.sha1((body + repr(columns)).encode()).hexdigest()
     view = ident(QUALITY_SCHEMA, name)
     current = conn.execute("SELECT obj_description(to_regclass(%s), 'pg_class')", (view,)).fetchone()
     if current and current[0] == fingerprint:
