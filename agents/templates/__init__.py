@@ -87,11 +87,11 @@ def rank_domains(text: str) -> list[DomainMatch]:
         return []
     second = raw_scores[1][1] if len(raw_scores) > 1 else 0.0
     matches = []
-    for name, raw, hits in raw_scores:
+    for name, raw, found in raw_scores:
         other = second if name == raw_scores[0][0] else raw_scores[0][1]
         share = raw / (raw + other) if raw + other else 0.0
         evidence = min(1.0, raw / _CONFIDENT_RAW_SCORE)
-        matches.append(DomainMatch(domain=name, score=round(share * evidence, 4), raw=raw, hits=hits))
+        matches.append(DomainMatch(domain=name, score=round(share * evidence, 4), raw=raw, hits=found))
     return matches
 
 

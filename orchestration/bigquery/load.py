@@ -338,10 +338,10 @@ def _replace(
         # One multi-statement transaction: the day (or table) is replaced entirely or not at all.
         # (A MERGE … ON FALSE does the same in one statement but costs the emulator
         # O(existing × loaded) rows; DELETE + INSERT is linear on both backends.)
-        target, staged_table = _sql_table(ref), _sql_table(staging_ref)
+        target_sql, staged_table = _sql_table(ref), _sql_table(staging_ref)
         script = (
-            f"BEGIN TRANSACTION; DELETE FROM {target} WHERE {where or 'TRUE'}; "  # noqa: S608 - quoted identifiers
-            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {staged_table}; COMMIT TRANSACTION;"
+            f"BEGIN TRANSACTION; DELETE FROM {target_sql} WHERE {where or 'TRUE'}; "  # noqa: S608 - quoted identifiers
+            f"INSERT INTO {target_sql} ({columns}) SELECT {columns} FROM {staged_table}; COMMIT TRANSACTION;"
         )
         _merge(client, script)
     finally:

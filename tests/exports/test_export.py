@@ -14,10 +14,9 @@ from google.cloud import bigquery as bq
 from orchestration.bigquery.resource import BigQueryResource
 from orchestration.defs.exports import defs as export_defs
 from orchestration.defs.exports.assets import export_assets, exports_daily_schedule
-from orchestration.resources import bigquery_resource
 from orchestration.defs.exports.export import ExportError, export_day
 from orchestration.defs.exports.specs import EXPORTS
-from orchestration.resources import PostgresResource
+from orchestration.resources import PostgresResource, bigquery_resource
 from tests.bigquery_fixtures import BigQueryEmulator
 from tests.exports.conftest import DAYS, ScratchMarts, mart_day
 
