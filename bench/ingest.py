@@ -112,10 +112,10 @@ def run_pandas(app_dsn: str, warehouse_dsn: str) -> float:
     import pandas as pd
     from sqlalchemy import create_engine
 
-    from orchestration.stack import dagster_storage_url
+    from orchestration.connections import sqlalchemy_url
 
-    source = create_engine(dagster_storage_url(app_dsn))
-    target = create_engine(dagster_storage_url(warehouse_dsn))
+    source = create_engine(sqlalchemy_url(app_dsn, driver="psycopg2"))
+    target = create_engine(sqlalchemy_url(warehouse_dsn, driver="psycopg2"))
     started = time.perf_counter()
     frame = pd.read_sql(f"SELECT {', '.join(TASKS.columns)} FROM tasks LIMIT {PANDAS_SAMPLE}", source)
     frame.to_sql("pandas_tasks", target, if_exists="replace", index=False, method="multi", chunksize=5000)

@@ -41,6 +41,27 @@ def connect(dsn: str, *, attempts: int = 4, base_delay: float = 0.5, autocommit:
     ) from last
 
 
+def sqlalchemy_url(dsn: str, driver: str = "psycopg") -> str:
+    """A ``postgresql+<driver>://`` SQLAlchemy URL for a libpq DSN (URL or key=value), socket hosts included."""
+    from sqlalchemy.engine import URL
+
+    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    host = params.pop("host", None)
+    port = params.pop("port", None)
+    url = URL.create(
+        f"postgresql+{driver}",
+        username=params.pop("user", None),
+        password=params.pop("password", None),
+        database=params.pop("dbname", None),
+        # a socket directory is not a hostname: it goes in the query, as libpq's host=
+        host=None if host is None or host.startswith("/") else host,
+        port=int(port) if port and host and not host.startswith("/") else None,
+        query={**params, **({"host": host} if host and host.startswith("/") else {}),
+               **({"port": port} if port and host and host.startswith("/") else {})},
+    )
+    return url.render_as_string(hide_password=False)
+
+
 def client_environment(dsn: str) -> tuple[str, Mapping[str, str]]:
     """A conninfo without the password for a client's command line, and the env carrying the password."""
     params = conninfo_to_dict(dsn)

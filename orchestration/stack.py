@@ -7,6 +7,7 @@ import os
 import shutil
 
 from orchestration.bigquery.emulator import ensure_emulator, stop_emulator
+from orchestration.connections import sqlalchemy_url
 from orchestration.db.migrate import upgrade
 from orchestration.embedded import ensure_environment, stop_postgres
 from orchestration.settings import REPO_ROOT, Settings, load_settings
@@ -21,7 +22,8 @@ def stack_up() -> Settings:
     upgrade(settings.app_dsn)
     if uses_embedded_bigquery():
         ensure_emulator(settings)
-    os.environ["DAGSTER_PG_URL"] = dagster_storage_url(os.environ["PLATFORM_DAGSTER_DSN"])
+    # dagster-postgres speaks psycopg2 through SQLAlchemy: name that driver explicitly
+    os.environ["DAGSTER_PG_URL"] = sqlalchemy_url(os.environ["PLATFORM_DAGSTER_DSN"], driver="psycopg2")
     dagster_home = os.environ["DAGSTER_HOME"]
     os.makedirs(dagster_home, exist_ok=True)
     shutil.copyfile(REPO_ROOT / "dagster.yaml", os.path.join(dagster_home, "dagster.yaml"))
@@ -31,14 +33,6 @@ def stack_up() -> Settings:
 def uses_embedded_bigquery() -> bool:
     """Production BigQuery is configured by credentials; an explicit endpoint is someone else's emulator."""
     return not (os.environ.get("BIGQUERY_API_ENDPOINT") or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"))
-
-
-def dagster_storage_url(dsn: str) -> str:
-    """dagster-postgres speaks psycopg2 through SQLAlchemy: name that driver explicitly."""
-    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
-        if dsn.startswith(prefix):
-            return "postgresql+psycopg2://" + dsn[len(prefix) :]
-    return dsn
 
 
 def stack_down() -> list[str]:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
 
+from orchestration.connections import sqlalchemy_url
 from quality import policy
 from quality.rules import QUALITY_SCHEMA, Rule, TableSuite, ident
 from quality.warehouse import (
@@ -77,27 +77,6 @@ class SuiteValidation:
     @property
     def success(self) -> bool:
         return all(o.success for o in self.outcomes.values())
-
-
-def sqlalchemy_url(dsn: str) -> str:
-    """A ``postgresql+psycopg://`` URL for a libpq DSN (URL or key=value), socket hosts included."""
-    from sqlalchemy.engine import URL
-
-    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
-    host = params.pop("host", None)
-    port = params.pop("port", None)
-    url = URL.create(
-        "postgresql+psycopg",
-        username=params.pop("user", None),
-        password=params.pop("password", None),
-        database=params.pop("dbname", None),
-        # a socket directory is not a hostname: it goes in the query, as libpq's host=
-        host=None if host is None or host.startswith("/") else host,
-        port=int(port) if port and host and not host.startswith("/") else None,
-        query={**params, **({"host": host} if host and host.startswith("/") else {}),
-               **({"port": port} if port and host and host.startswith("/") else {})},
-    )
-    return url.render_as_string(hide_password=False)
 
 
 def _gx_context(url: str, data_docs_dir: Path | None) -> Any:

@@ -2,22 +2,13 @@
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from orchestration.db.migrate import current_revision, downgrade, upgrade
-from orchestration.embedded import OWNER_ROLE
-from orchestration.settings import Settings
 
 
 @pytest.fixture
-def scratch_dsn(platform: Settings) -> str:
-    admin = platform.app_dsn.replace(f"{OWNER_ROLE}@/app", "postgres@/postgres")  # type: ignore[union-attr]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS migrations_scratch")
-        conn.execute(sql.SQL("CREATE DATABASE migrations_scratch OWNER {}").format(sql.Identifier(OWNER_ROLE)))
-    with psycopg.connect(admin.replace("/postgres?", "/migrations_scratch?"), autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    return platform.app_dsn.replace("/app?", "/migrations_scratch?")  # type: ignore[union-attr]
+def scratch_dsn(scratch_database) -> str:  # type: ignore[no-untyped-def]
+    return scratch_database("migrations_scratch")
 
 
 def _tables(dsn: str) -> set[str]:

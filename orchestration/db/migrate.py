@@ -7,16 +7,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from orchestration.connections import sqlalchemy_url
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def sqlalchemy_url(dsn: str) -> str:
-    """psycopg 3 driver URL for a libpq DSN/URL."""
-    if dsn.startswith("postgresql://"):
-        return "postgresql+psycopg://" + dsn[len("postgresql://") :]
-    if dsn.startswith("postgres://"):
-        return "postgresql+psycopg://" + dsn[len("postgres://") :]
-    return dsn
 
 
 def alembic_config(dsn: str) -> Config:

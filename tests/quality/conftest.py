@@ -9,12 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME
 from orchestration.defs.raw.extract import Window, extract_table
-from orchestration.embedded import OWNER_ROLE
-from orchestration.settings import Settings
 from orchestration.simulator import SimulationReport, simulate
 from quality.quarantine import quarantine_after_load
 
@@ -45,25 +42,12 @@ class ScratchStack:
         return row[0] if row else None
 
 
-def _recreate(admin: str, name: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(OWNER_ROLE)))
-
-
 @pytest.fixture(scope="session")
-def scratch(platform: Settings) -> Iterator[ScratchStack]:
-    app_dsn = platform.app_dsn or ""
-    admin = app_dsn.replace(f"{OWNER_ROLE}@/app", "postgres@/postgres")
-    for name in ("app_quality", "wh_quality"):
-        _recreate(admin, name)
-        # the app's migrations need pgvector, which only a superuser may create
-        with psycopg.connect(admin.replace("/postgres?", f"/{name}?"), autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+def scratch(scratch_database) -> Iterator[ScratchStack]:  # type: ignore[no-untyped-def]
+    app_dsn, warehouse_dsn = scratch_database("app_quality"), scratch_database("wh_quality")
     # the history ends two days ago: nothing the simulator writes is "in the future" by accident
     end = datetime.now(UTC).date() - timedelta(days=2)
-    yield ScratchStack(app_dsn.replace("/app?", "/app_quality?"), app_dsn.replace("/app?", "/wh_quality?"),
-                       Window(end - timedelta(days=DAYS), end))
+    yield ScratchStack(app_dsn, warehouse_dsn, Window(end - timedelta(days=DAYS), end))
 
 
 def one_day(stack: ScratchStack) -> date:

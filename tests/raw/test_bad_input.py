@@ -6,24 +6,18 @@ from datetime import date, timedelta
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from orchestration.connections import DatabaseUnreachableError
 from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME
 from orchestration.defs.raw.extract import SchemaDriftError, Window, extract_table
-from orchestration.embedded import OWNER_ROLE
 from orchestration.settings import Settings
 from tests.conftest import LoadedWarehouse
 
 
 @pytest.fixture
-def drifted_app_dsn(platform: Settings) -> str:
+def drifted_app_dsn(scratch_database) -> str:  # type: ignore[no-untyped-def]
     """A scratch source database whose `trials` table has a renamed column."""
-    admin = platform.app_dsn.replace(f"{OWNER_ROLE}@/app", "postgres@/postgres")  # type: ignore[union-attr]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS app_drift")
-        conn.execute(sql.SQL("CREATE DATABASE app_drift OWNER {}").format(sql.Identifier(OWNER_ROLE)))
-    dsn = platform.app_dsn.replace("/app?", "/app_drift?")  # type: ignore[union-attr]
+    dsn: str = scratch_database("app_drift")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("""create table trials (id bigint, customer_id int, agent_id int, trial_start timestamptz,
                         trial_finish timestamptz, converted boolean, created_at timestamptz, updated_at timestamptz)""")
