@@ -49,6 +49,7 @@ class MLWarehouse:
     dsn: str
     ceilings: dict[str, float]
     report_path: Path
+    dbt_dir: Path  # target and logs of this warehouse's dbt runs
 
     def resources(self) -> dict[str, PostgresResource]:
         # The scratch database has no read-only role of its own: reads use the owner too.
@@ -64,17 +65,23 @@ class MLWarehouse:
             return cursor.fetchall() if cursor.description else []
 
 
-def build_ml_features(warehouse_dsn: str, work_dir: Path) -> None:
-    """`dbt run --select +ml_features` against ``warehouse_dsn``, leaving the shared target/ alone."""
+def run_dbt(warehouse_dsn: str, work_dir: Path, command: str, select: str) -> str:
+    """`dbt <command> --select <select>` against ``warehouse_dsn``, leaving the shared target/ alone."""
     env = {**os.environ, **dbt_environment(warehouse_dsn)}
     done = subprocess.run(
-        [dbt_executable(), "run", "--select", "+ml_features", "--project-dir", str(DBT_PROJECT_DIR),
+        [dbt_executable(), command, "--select", select, "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work_dir / "target"),
          "--log-path", str(work_dir / "logs"), "--threads", "2"],
         env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"dbt run --select +ml_features failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"dbt {command} --select {select} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+def build_ml_features(warehouse_dsn: str, work_dir: Path) -> None:
+    """`dbt run --select +ml_features` against ``warehouse_dsn``."""
+    run_dbt(warehouse_dsn, work_dir, "run", "+ml_features")
 
 
 @pytest.fixture(scope="session")
@@ -96,7 +103,7 @@ def ml_warehouse(platform: Settings, scratch_database: Callable[[str], str],
     build_ml_features(warehouse_dsn, work_dir)
     report = work_dir / "simulator_report.json"
     report.write_text(json.dumps({"seed": SEED, "scale": SCALE, "days": DAYS, "ceilings": ceilings}))
-    return MLWarehouse(app_dsn, warehouse_dsn, ceilings, report)
+    return MLWarehouse(app_dsn, warehouse_dsn, ceilings, report, work_dir)
 
 
 @pytest.fixture(scope="session")

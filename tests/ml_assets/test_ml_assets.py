@@ -10,10 +10,10 @@ import pytest
 from orchestration.defs.marts.translator import MartsTranslator
 from orchestration.defs.ml import defs
 from orchestration.defs.ml.assets import build_model_asset
-from orchestration.defs.ml.predictions import SCORE_TABLES
+from orchestration.defs.ml.predictions import PR_REWORK, SCORE_TABLES, UNIFIED_ISSUES
 from orchestration.defs.ml.specs import ALL_MODELS, ANOMALY, COMPLEXITY, MODELS, REWORK, TRAJECTORY, UNIFIED
 from orchestration.resources import postgres_resources
-from tests.ml_assets.conftest import MLWarehouse, materialization_metadata
+from tests.ml_assets.conftest import MLWarehouse, materialization_metadata, run_dbt
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ def test_graph_shape() -> None:
     ml_keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "ml"}
     assert ml_keys == {spec.asset_key for spec in ALL_MODELS} | {t.asset_key for t in SCORE_TABLES}
     assert KEY(["ml", "anomaly_detector"]) in ml_keys and KEY(["ml", "pr_rework_risk"]) in ml_keys
+    assert KEY(["ml", "unified_issue_predictions"]) in ml_keys
     # every model hangs off the dbt feature marts, under the keys the marts translator gives them
     translator = MartsTranslator()
     for spec in MODELS:
@@ -36,6 +37,9 @@ def test_graph_shape() -> None:
             assert translator.get_asset_key(dbt_node) == key
             assert key in graph.get(spec.asset_key).parent_keys
     assert graph.get(KEY(["ml", "epic_completion_predictions"])).parent_keys >= {TRAJECTORY.asset_key}
+    # the open pull requests come from the rework mart (needs_scoring), not from staging
+    assert graph.get(PR_REWORK.asset_key).parent_keys == {REWORK.asset_key, KEY(["ml_features", "ml_pr_rework_features"])}
+    assert graph.get(UNIFIED_ISSUES.asset_key).parent_keys == {UNIFIED.asset_key, *UNIFIED.upstream}
     assert graph.get(ANOMALY.asset_key).parent_keys == {t.asset_key for t in SCORE_TABLES}
     job = location.resolve_job_def("ml_training_job")
     assert {KEY(["ml", "trajectory_model"]), ANOMALY.asset_key} <= set(job.asset_layer.selected_asset_keys)
@@ -47,7 +51,7 @@ def test_everything_materializes_and_every_check_passes(trained: dg.ExecuteInPro
     materialized = {e.asset_key for e in trained.get_asset_materialization_events()}
     assert materialized == {spec.asset_key for spec in ALL_MODELS} | {t.asset_key for t in SCORE_TABLES}
     evaluations = trained.get_asset_check_evaluations()
-    assert len(evaluations) == 13
+    assert len(evaluations) == 14  # 2 per model (+ 2 on the detector), 1 drift check per score table
     failed = [(e.asset_key.to_user_string(), e.check_name, e.metadata) for e in evaluations if not e.passed]
     assert not failed
 
@@ -91,7 +95,7 @@ def test_score_tables_and_prediction_log(trained: dg.ExecuteInProcessResult, ml_
     issues = q("SELECT count(*) FROM ml_features.ml_issue_complexity_features")[0][0]
     assert q("SELECT count(*), min(suggested_story_points), max(suggested_story_points)"
              " FROM ml.story_point_estimates")[0][0] == issues
-    open_prs = q("SELECT count(*) FROM staging.stg_engineering__pull_requests WHERE merged_at IS NULL")[0][0]
+    open_prs = q("SELECT count(*) FROM raw.pull_requests WHERE merged_at IS NULL")[0][0]
     risk = dict(q("SELECT risk_level, count(*) FROM ml.pr_rework_risk GROUP BY risk_level"))
     assert sum(risk.values()) == open_prs > 0 and set(risk) <= {"high", "medium", "low"} and "low" in risk
     mislabelled = q("SELECT count(*) FROM ml.pr_rework_risk WHERE risk_level <> CASE"
@@ -106,6 +110,80 @@ def test_score_tables_and_prediction_log(trained: dg.ExecuteInProcessResult, ml_
                     " GROUP BY model_name"))
     assert logged[TRAJECTORY.project] >= open_epics and logged[COMPLEXITY.project] >= issues
     assert logged[REWORK.project] >= open_prs
+
+
+def test_open_pull_requests_are_scored_from_the_rework_mart(trained: dg.ExecuteInProcessResult,
+                                                            ml_warehouse: MLWarehouse) -> None:
+    q = ml_warehouse.query
+    raw_open = {r[0] for r in q("SELECT id FROM raw.pull_requests WHERE merged_at IS NULL")}
+    # the mart holds the open pull requests, unlabelled and flagged for scoring ...
+    flagged = {r[0] for r in q("SELECT pull_request_id FROM ml_features.ml_pr_rework_features WHERE needs_scoring")}
+    assert flagged == raw_open and len(raw_open) > 0
+    assert q("SELECT count(*) FROM ml_features.ml_pr_rework_features"
+             " WHERE needs_scoring <> (rework_indicator IS NULL) OR needs_scoring <> (merged_at IS NULL)")[0][0] == 0
+    # ... and ml.pr_rework_risk scores exactly those, from the mart's features
+    scored = {r[0] for r in q("SELECT pull_request_id FROM ml.pr_rework_risk")}
+    assert scored == flagged
+    assert "ml_features.ml_pr_rework_features" in PR_REWORK.scoring_sql and "needs_scoring" in PR_REWORK.scoring_sql
+    assert "staging." not in PR_REWORK.scoring_sql
+
+
+def test_rework_model_trains_on_labelled_pull_requests_only(trained: dg.ExecuteInProcessResult,
+                                                            ml_warehouse: MLWarehouse) -> None:
+    q = ml_warehouse.query
+    labelled, total = q("SELECT count(*) FILTER (WHERE rework_indicator IS NOT NULL), count(*)"
+                        " FROM ml_features.ml_pr_rework_features")[0]
+    merged = q("SELECT count(*) FROM raw.pull_requests WHERE merged_at IS NOT NULL")[0][0]
+    assert labelled == merged and 0 < labelled < total
+    metadata = materialization_metadata(trained, REWORK.asset_key)
+    assert metadata["training_rows"] == labelled
+    # the engine's snapshot of the deployed model saw the same rows (what the sensor compares with)
+    samples = q("SELECT (snapshots.analysis ->> 'samples')::bigint FROM pgml.models"
+                " JOIN pgml.snapshots ON snapshots.id = models.snapshot_id WHERE models.id = %s",
+                (metadata["model_id"],))[0][0]
+    assert samples == labelled
+    # the flag is not a feature: the training view has exactly the model's features and label
+    columns = [r[0] for r in q("SELECT column_name FROM information_schema.columns WHERE table_schema = 'ml'"
+                               " AND table_name = 'rework_training' ORDER BY ordinal_position")]
+    assert columns == [*REWORK.features, *REWORK.targets] and "needs_scoring" not in columns
+
+
+def test_unified_score_table_one_row_per_open_work_item_all_logged(trained: dg.ExecuteInProcessResult,
+                                                                  ml_warehouse: MLWarehouse) -> None:
+    q = ml_warehouse.query
+    flagged = {r[0] for r in q("SELECT issue_id FROM ml_features.ml_unified_intelligence WHERE needs_scoring")}
+    # the grain: open (not Done) stories, tasks and bugs of the unified mart; epics are the trajectory model's
+    expected = {r[0] for r in q(
+        "SELECT issues.id FROM raw.issues AS issues"
+        " JOIN raw.statuses AS statuses ON statuses.id = issues.status_id"
+        " JOIN raw.issuetypes AS types ON types.id = issues.issuetype_id"
+        " WHERE issues.active AND issues.created >= now() - interval '2 years'"
+        " AND statuses.category <> 'Done' AND types.original_name <> 'Epic'")}
+    assert flagged == expected and len(flagged) > 0
+    rows, distinct, bad = q("SELECT count(*), count(DISTINCT issue_id), count(*) FILTER (WHERE"
+                            " predicted_lead_time_seconds < 0 OR predicted_story_points < 0"
+                            " OR rework_score NOT BETWEEN 0 AND 1 OR suggested_story_points IS NULL)"
+                            " FROM ml.unified_issue_predictions")[0]
+    assert rows == distinct == len(flagged) and bad == 0
+    assert {r[0] for r in q("SELECT issue_id FROM ml.unified_issue_predictions")} == flagged
+    metadata = materialization_metadata(trained, UNIFIED_ISSUES.asset_key)
+    assert metadata["dagster/row_count"] == metadata["predictions_logged"] == rows
+    assert metadata["model_id"] == materialization_metadata(trained, UNIFIED.asset_key)["model_id"]
+    assert {"mean_predicted_lead_time_days", "mean_predicted_story_points", "mean_rework_score"} <= set(metadata)
+    # every row is in the prediction log: one entry per issue, valued by the predicted lead time
+    logged = q("SELECT greatest(prediction_value, 0), input_features FROM ml.ml_prediction_log"
+               " WHERE model_name = %s AND created_at = (SELECT max(created_at) FROM ml.ml_prediction_log"
+               " WHERE model_name = %s)", (UNIFIED.project, UNIFIED.project))
+    assert len(logged) == rows
+    assert all(set(features) == set(UNIFIED.features) for _, features in logged)
+    table = [r[0] for r in q("SELECT predicted_lead_time_seconds FROM ml.unified_issue_predictions")]
+    assert sorted(round(value) for value, _ in logged) == sorted(round(value) for value in table)
+
+
+def test_feature_mart_tests_pass_with_open_rows(ml_warehouse: MLWarehouse) -> None:
+    """The dbt tests of the ML feature marts (label not null on training rows only) on a warehouse with open PRs."""
+    output = run_dbt(ml_warehouse.dsn, ml_warehouse.dbt_dir, "test", "ml_features")
+    assert "ERROR=0" in output and "PASS=" in output
 
 
 def test_every_logged_prediction_is_scored_by_the_detector(trained: dg.ExecuteInProcessResult,

@@ -1,6 +1,10 @@
--- PR rework features (seed 003 model 3). Only what is known before review is a
+-- PR rework features (seed 003 model 3): one row per active pull request with at
+-- least one commit and one changed file. Only what is known before review is a
 -- feature; review_cycles and rework_commit_count only define the label
--- rework_indicator = review_cycles > 2 or rework_commit_count > 3.
+-- rework_indicator = review_cycles > 2 or rework_commit_count > 3 of a merged pull
+-- request (its training rows). Open pull requests have no label yet (NULL) and
+-- needs_scoring = true: the rework model scores them (ml.pr_rework_risk) from the
+-- same feature expressions.
 with pull_requests as (
     select
         *,
@@ -41,13 +45,19 @@ select
     extract(hour from pull_requests.created_at at time zone 'UTC')::int as created_hour,
     pull_requests.created_at,
     pull_requests.merged_at,
-    (pull_requests.review_cycles > 2 or pull_requests.rework_commit_count > 3) as rework_indicator
+    case
+        when pull_requests.merged_at is not null
+            then pull_requests.review_cycles > 2 or pull_requests.rework_commit_count > 3
+    end as rework_indicator,
+    pull_requests.merged_at is null as needs_scoring
 from pull_requests
 left join engineers on engineers.user_id = pull_requests.author_id
 left join issues on issues.issue_id = pull_requests.issue_id
 where pull_requests.is_active
-    and pull_requests.merged_at is not null
-    and pull_requests.review_cycles is not null
-    and pull_requests.rework_commit_count is not null
     and pull_requests.commit_count > 0
     and pull_requests.changed_files > 0
+    -- a merged pull request is a training row only with both label inputs
+    and (
+        pull_requests.merged_at is null
+        or (pull_requests.review_cycles is not null and pull_requests.rework_commit_count is not null)
+    )

@@ -1,11 +1,16 @@
 -- The unified intelligence view of seed 003 Phase 5.2 (issues_prs_unified_intelligence):
 -- three targets (lead time, story points, rework) with issue, team and PR features and
 -- their interactions, for the multi-target model. As in the seed, issues of the last
--- two years and team activity of the last six months, relative to now.
+-- two years and team activity of the last six months, relative to now. Open work items
+-- (not Done, not epics: epics are the trajectory model's) have needs_scoring = true and
+-- are scored by the unified model (ml.unified_issue_predictions).
 with issues as (
-    select * from {{ ref('stg_engineering__issues') }}
-    where is_active
-        and created_at >= now() - interval '2 years'
+    select issues.*, types.issuetype_name, statuses.status_category
+    from {{ ref('stg_engineering__issues') }} as issues
+    left join {{ ref('stg_engineering__issuetypes') }} as types on types.issuetype_id = issues.issuetype_id
+    left join {{ ref('stg_engineering__statuses') }} as statuses on statuses.status_id = issues.status_id
+    where issues.is_active
+        and issues.created_at >= now() - interval '2 years'
 ),
 
 engineers as (
@@ -62,7 +67,8 @@ select
     coalesce(pr_stats.avg_review_cycles, 0) as avg_review_cycles,
     coalesce(pr_stats.total_commits, 0) as total_commits,
     issues.story_points * team_stats.team_velocity as complexity_velocity_interaction,
-    pr_stats.avg_review_cycles * issues.story_points as review_complexity_interaction
+    pr_stats.avg_review_cycles * issues.story_points as review_complexity_interaction,
+    issues.status_category is distinct from 'Done' and issues.issuetype_name is distinct from 'Epic' as needs_scoring
 from issues
 left join pr_stats on pr_stats.issue_id = issues.issue_id
 left join team_stats on team_stats.user_id = issues.assignee_id

@@ -27,6 +27,7 @@ from orchestration.defs.ml.predictions import (
     PR_REWORK,
     SCORE_TABLES,
     STORY_POINTS,
+    UNIFIED_ISSUES,
     ScoreTable,
     ScoringResult,
     score,
@@ -94,6 +95,10 @@ def _score_metadata(result: ScoringResult) -> dict[str, Any]:
         metadata["unestimated_issues"] = MetadataValue.int(int(rows["needs_scoring"].sum()))
     if result.table is PR_REWORK:
         metadata["risk_levels"] = MetadataValue.json(value_counts(rows["risk_level"], ("high", "medium", "low")))
+    if result.table is UNIFIED_ISSUES and len(rows):
+        metadata["mean_predicted_lead_time_days"] = MetadataValue.float(float(rows["predicted_lead_time_days"].mean()))
+        metadata["mean_predicted_story_points"] = MetadataValue.float(float(rows["predicted_story_points"].mean()))
+        metadata["mean_rework_score"] = MetadataValue.float(float(rows["rework_score"].mean()))
     if len(rows):
         metadata["preview"] = MetadataValue.md(_markdown(rows.head(5).drop(columns=["predicted_at"])))
     return metadata

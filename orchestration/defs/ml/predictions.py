@@ -2,10 +2,15 @@
 
 - ``ml.epic_completion_predictions``: predicted lead time and completion date per open epic;
 - ``ml.story_point_estimates``: estimated story points per issue of the complexity mart;
-- ``ml.pr_rework_risk``: rework probability and risk level per open pull request.
+- ``ml.pr_rework_risk``: rework probability and risk level per open pull request;
+- ``ml.unified_issue_predictions``: the unified model's lead time, story points and
+  rework score per open work item (not Done, not an epic) of the unified mart.
 
-Every prediction is also appended to ``ml.ml_prediction_log`` with its input features,
-which the anomaly detector learns from.
+Each reads the rows to score from its feature mart (``needs_scoring``, or every row of
+the complexity mart), so features are computed in one place, dbt. Every prediction is
+also appended to ``ml.ml_prediction_log`` with its input features, which the anomaly
+detector learns from: one log row per scored row, valued by the model's first output
+(for the unified model its lead time, the output its health checks watch too).
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from orchestration.defs.ml.specs import (
     REWORK,
     SCHEMA,
     TRAJECTORY,
+    UNIFIED,
+    UNIFIED_SOURCE,
     ModelSpec,
-    staging_key,
+    unified_columns,
 )
 from orchestration.defs.ml.training import deployed_model
 from orchestration.defs.ml.warehouse import ensure_schema, read_frame
@@ -64,6 +71,7 @@ class ScoreTable:
     scoring_sql: str  # identifiers + the model's features, one row per thing to score
     key: str  # identifier column, ordering the rows
     ddl: str  # columns of the score table
+    # (scored rows, outputs (rows x predict_outputs columns), model id, now) -> score table rows
     build: Callable[[pd.DataFrame, np.ndarray, int, datetime], pd.DataFrame]
     extra_upstream: tuple[AssetKey, ...] = ()  # read besides the model's own marts
 
@@ -84,8 +92,8 @@ def _features(spec: ModelSpec, prefix: str = "") -> str:
     return ",\n    ".join(f"{prefix}{name}" for name in spec.features)
 
 
-def _epics(frame: pd.DataFrame, predicted: np.ndarray, model_id: int, now: datetime) -> pd.DataFrame:
-    seconds = np.clip(predicted, 0, None).round(0)  # whole seconds, so the date is exactly created + lead
+def _epics(frame: pd.DataFrame, outputs: np.ndarray, model_id: int, now: datetime) -> pd.DataFrame:
+    seconds = np.clip(outputs[:, 0], 0, None).round(0)  # whole seconds, so the date is exactly created + lead
     completion = pd.to_datetime(frame["created_at"], utc=True) + pd.to_timedelta(seconds, unit="s")
     return pd.DataFrame({
         "epic_id": frame["epic_id"],
@@ -101,7 +109,8 @@ def _epics(frame: pd.DataFrame, predicted: np.ndarray, model_id: int, now: datet
     })
 
 
-def _issues(frame: pd.DataFrame, predicted: np.ndarray, model_id: int, now: datetime) -> pd.DataFrame:
+def _issues(frame: pd.DataFrame, outputs: np.ndarray, model_id: int, now: datetime) -> pd.DataFrame:
+    predicted = outputs[:, 0]
     return pd.DataFrame({
         "issue_id": frame["issue_id"],
         "issue_key": frame["issue_key"],
@@ -114,7 +123,8 @@ def _issues(frame: pd.DataFrame, predicted: np.ndarray, model_id: int, now: date
     })
 
 
-def _pull_requests(frame: pd.DataFrame, predicted: np.ndarray, model_id: int, now: datetime) -> pd.DataFrame:
+def _pull_requests(frame: pd.DataFrame, outputs: np.ndarray, model_id: int, now: datetime) -> pd.DataFrame:
+    predicted = outputs[:, 0]
     return pd.DataFrame({
         "pull_request_id": frame["pull_request_id"],
         "repository_id": frame["repository_id"],
@@ -122,6 +132,25 @@ def _pull_requests(frame: pd.DataFrame, predicted: np.ndarray, model_id: int, no
         "created_at": frame["created_at"],
         "rework_probability": predicted.round(4),
         "risk_level": [risk_level(p) for p in predicted],
+        "model_id": model_id,
+        "predicted_at": now,
+    })
+
+
+def _unified_issues(frame: pd.DataFrame, outputs: np.ndarray, model_id: int, now: datetime) -> pd.DataFrame:
+    predicted = dict(zip(UNIFIED.targets, outputs.T, strict=True))
+    seconds = np.clip(predicted["total_lead_time_seconds"], 0, None).round(0)
+    points = np.clip(predicted["story_points"], 0, None)
+    return pd.DataFrame({
+        "issue_id": frame["issue_id"],
+        "issue_key": frame["issue_key"],
+        "current_story_points": frame["current_story_points"].astype("Int64"),
+        "predicted_lead_time_seconds": seconds,
+        "predicted_lead_time_days": (seconds / 86400).round(2),
+        "predicted_story_points": points.round(1),
+        "suggested_story_points": nearest_story_points(points),
+        # a regression on the 0/1 label: clipped into [0, 1], a score rather than a calibrated probability
+        "rework_score": np.clip(predicted["rework_indicator"], 0, 1).round(4),
         "model_id": model_id,
         "predicted_at": now,
     })
@@ -166,48 +195,14 @@ STORY_POINTS = ScoreTable(
     build=_issues,
 )
 
-# ml_pr_rework_features holds merged pull requests only (its training rows), so the open
-# ones are featurised here from staging with the mart's own expressions; if the mart
-# gains open PRs (a needs_scoring flag), read them from there instead.
-OPEN_PR_FEATURES_SQL = """WITH pull_requests AS (
-    SELECT
-        *,
-        count(*) OVER (
-            PARTITION BY author_id ORDER BY created_at, pull_request_id
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-        ) AS author_prior_pr_count
-    FROM staging.stg_engineering__pull_requests
-)
-SELECT
-    pr.pull_request_id,
-    pr.repository_id,
-    pr.pull_request_number,
-    pr.created_at,
-    pr.commit_count,
-    pr.changed_files,
-    pr.additions,
-    pr.deletions,
-    round(pr.deletions::numeric / nullif((pr.additions + pr.deletions)::numeric, 0), 4) AS deletion_share,
-    CASE WHEN pr.has_tests THEN 1 ELSE 0 END AS has_tests,
-    round((extract(epoch FROM pr.created_at - users.hired_at) / 86400)::numeric, 2) AS author_tenure_days,
-    pr.author_prior_pr_count,
-    length(pr.title) AS title_length,
-    issues.story_points AS issue_story_points,
-    extract(isodow FROM pr.created_at AT TIME ZONE 'UTC')::int AS created_day_of_week,
-    extract(hour FROM pr.created_at AT TIME ZONE 'UTC')::int AS created_hour
-FROM pull_requests AS pr
-LEFT JOIN staging.stg_engineering__users AS users ON users.user_id = pr.author_id
-LEFT JOIN staging.stg_engineering__issues AS issues ON issues.issue_id = pr.issue_id
-WHERE pr.is_active
-    AND pr.merged_at IS NULL
-    AND pr.commit_count > 0
-    AND pr.changed_files > 0
-ORDER BY pr.pull_request_id"""
-
 PR_REWORK = ScoreTable(
     name="pr_rework_risk",
     spec=REWORK,
-    scoring_sql=OPEN_PR_FEATURES_SQL,
+    scoring_sql=(
+        f"SELECT\n    pull_request_id,\n    repository_id,\n    pull_request_number,\n    created_at,\n"
+        f"    {_features(REWORK)}\nFROM {FEATURES_SCHEMA}.ml_pr_rework_features\nWHERE needs_scoring\n"
+        "ORDER BY pull_request_id"
+    ),
     key="pull_request_id",
     ddl="""pull_request_id BIGINT PRIMARY KEY,
     repository_id BIGINT,
@@ -218,19 +213,49 @@ PR_REWORK = ScoreTable(
     model_id BIGINT,
     predicted_at TIMESTAMPTZ NOT NULL""",
     build=_pull_requests,
-    extra_upstream=tuple(staging_key(f"stg_engineering__{t}") for t in ("pull_requests", "users", "issues")),
 )
 
-SCORE_TABLES: tuple[ScoreTable, ...] = (EPIC_COMPLETION, STORY_POINTS, PR_REWORK)
+_UNIFIED_FEATURE_COLUMNS = ",\n    ".join(unified_columns(UNIFIED.features))
+
+# One row per open work item of ml_unified_intelligence (needs_scoring: not Done, not an
+# epic), with the features of the training view (UNIFIED_SOURCE, the same columns).
+UNIFIED_ISSUES = ScoreTable(
+    name="unified_issue_predictions",
+    spec=UNIFIED,
+    scoring_sql=(
+        "SELECT\n    unified.issue_id,\n    unified.issue_key,\n    unified.story_points AS current_story_points,\n"
+        f"    {_UNIFIED_FEATURE_COLUMNS}\nFROM {UNIFIED_SOURCE}\nWHERE unified.needs_scoring\nORDER BY unified.issue_id"
+    ),
+    key="issue_id",
+    ddl="""issue_id BIGINT PRIMARY KEY,
+    issue_key TEXT,
+    current_story_points INTEGER,
+    predicted_lead_time_seconds DOUBLE PRECISION NOT NULL,
+    predicted_lead_time_days DOUBLE PRECISION NOT NULL,
+    predicted_story_points DOUBLE PRECISION NOT NULL,
+    suggested_story_points INTEGER NOT NULL,
+    rework_score DOUBLE PRECISION NOT NULL CHECK (rework_score BETWEEN 0 AND 1),
+    model_id BIGINT,
+    predicted_at TIMESTAMPTZ NOT NULL""",
+    build=_unified_issues,
+)
+
+SCORE_TABLES: tuple[ScoreTable, ...] = (EPIC_COMPLETION, STORY_POINTS, PR_REWORK, UNIFIED_ISSUES)
+
+
+def predict_outputs(ml: PostgresML, spec: ModelSpec, features: pd.DataFrame) -> np.ndarray:
+    """Rows x outputs: P(positive class) for classification, one column per target for regression."""
+    width = 1 if spec.task == "classification" else max(len(spec.targets), 1)
+    if features.empty:
+        return np.zeros((0, width))
+    if spec.task == "classification":
+        return np.asarray(ml.predict_batch(spec.project, features, proba=True))[:, -1:].astype(np.float64)
+    return np.asarray(ml.predict_batch(spec.project, features), dtype=np.float64).reshape(len(features), -1)
 
 
 def predict_values(ml: PostgresML, spec: ModelSpec, features: pd.DataFrame) -> np.ndarray:
-    """One prediction per row: the value for regression, P(positive class) for classification."""
-    if features.empty:
-        return np.zeros(0)
-    if spec.task == "classification":
-        return np.asarray(ml.predict_batch(spec.project, features, proba=True))[:, -1].astype(np.float64)
-    return np.asarray(ml.predict_batch(spec.project, features), dtype=np.float64).reshape(len(features), -1)[:, 0]
+    """One prediction per row: the (first target's) value for regression, P(positive class) for classification."""
+    return predict_outputs(ml, spec, features)[:, 0]
 
 
 def _json_records(features: pd.DataFrame) -> list[dict[str, Any]]:
@@ -268,10 +293,11 @@ def score(ml: PostgresML, table: ScoreTable, read_conn: psycopg.Connection | str
     frame = read_frame(read_conn, table.scoring_sql)
     features = frame[list(table.spec.features)]
     started = time.perf_counter()
-    predicted = predict_values(ml, table.spec, features)
+    outputs = predict_outputs(ml, table.spec, features)
     elapsed_ms = (time.perf_counter() - started) * 1000
     now = datetime.now(UTC)
-    rows = table.build(frame, predicted, deployed.model_id, now)
+    rows = table.build(frame, outputs, deployed.model_id, now)
+    predicted = outputs[:, 0]  # the logged value, as predict_values (and the drift check) see it
     per_row_ms = elapsed_ms / len(frame) if len(frame) else None
     with ml.conn.transaction():  # the scores and their log entries land together or not at all
         _replace_table(ml.conn, table, rows)

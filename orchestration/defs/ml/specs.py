@@ -177,8 +177,10 @@ REWORK = ModelSpec(
                  "feature_fraction": 0.9, "n_jobs": 1, "random_state": 0},
     features=REWORK_FEATURES,
     targets=("rework_indicator",),
+    # The mart also holds the open pull requests (needs_scoring, label NULL) that
+    # ml.pr_rework_risk scores: the model trains on the labelled, merged ones only.
     training_sql=_select(REWORK_FEATURES, ("rework_indicator",),
-                         f"{FEATURES_SCHEMA}.ml_pr_rework_features", None),
+                         f"{FEATURES_SCHEMA}.ml_pr_rework_features", "NOT needs_scoring"),
     upstream=(mart_key("ml_pr_rework_features"),),
     description="Probability that a pull request needs rework, from what is known before review (lightgbm).",
     test_size=0.3,
@@ -208,6 +210,18 @@ UNIFIED_FEATURES = (
     "total_commits",
 )
 UNIFIED_TARGETS = ("total_lead_time_seconds", "story_points", "rework_indicator")
+# Rows of the unified mart with the summary text of the complexity mart: the training
+# view and the score table (ml.unified_issue_predictions) read the same columns.
+UNIFIED_SOURCE = (
+    f"{FEATURES_SCHEMA}.ml_unified_intelligence AS unified\n"
+    f"LEFT JOIN {FEATURES_SCHEMA}.ml_issue_complexity_features AS complexity USING (issue_id)"
+)
+
+
+def unified_columns(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"complexity.{name}" if name == "summary" else f"unified.{name}" for name in names)
+
+
 # The seed's view also feeds complexity_velocity_interaction and
 # review_complexity_interaction (both multiply story_points, a target) and
 # avg_review_cycles (it defines rework_indicator): with them the model "predicts" story
@@ -224,15 +238,8 @@ UNIFIED = ModelSpec(
                  "tree_method": "hist", "multi_strategy": "multi_output_tree", "n_jobs": 1, "random_state": 0},
     features=UNIFIED_FEATURES,
     targets=UNIFIED_TARGETS,
-    training_sql=(
-        "SELECT\n    complexity.summary,\n    unified.summary_length,\n    unified.comment_count,\n"
-        "    unified.age_days,\n    unified.day_of_week,\n    unified.has_assignee,\n    unified.team_velocity,\n"
-        "    unified.team_experience_score,\n    unified.total_commits,\n    unified.total_lead_time_seconds,\n"
-        "    unified.story_points,\n    unified.rework_indicator\n"
-        f"FROM {FEATURES_SCHEMA}.ml_unified_intelligence AS unified\n"
-        f"LEFT JOIN {FEATURES_SCHEMA}.ml_issue_complexity_features AS complexity USING (issue_id)\n"
-        "WHERE unified.total_lead_time_seconds IS NOT NULL AND unified.story_points IS NOT NULL"
-    ),
+    training_sql=_select(unified_columns(UNIFIED_FEATURES + UNIFIED_TARGETS), (), UNIFIED_SOURCE,
+                         "unified.total_lead_time_seconds IS NOT NULL AND unified.story_points IS NOT NULL"),
     upstream=(mart_key("ml_unified_intelligence"), mart_key("ml_issue_complexity_features")),
     description="One multi-target model of lead time, story points and rework (seed 003 Phase 5.2, xgboost).",
     test_size=0.2,
