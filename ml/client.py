@@ -57,6 +57,8 @@ class PostgresML:
         self.close()
 
     def close(self) -> None:
+        if isinstance(self._impl, Engine):
+            self._impl.close()
         if self._owned and not self.conn.closed:
             self.conn.close()
 

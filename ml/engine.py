@@ -20,7 +20,7 @@ import pyarrow as pa
 from psycopg import sql
 
 from ml import catalog
-from ml.algorithms import REGISTRY, build_estimator
+from ml.algorithms import REGISTRY, build_estimator, fit_scoring_test
 from ml.errors import (
     InvalidArgumentError,
     InvalidColumnError,
@@ -29,7 +29,7 @@ from ml.errors import (
     UnknownAlgorithmError,
     UnsupportedOperationError,
 )
-from ml.io import conninfo_of, fetch_arrow
+from ml.io import ArrowReader, conninfo_of
 from ml.metrics import anomaly_metrics, classification_metrics, default_metric, regression_metrics, score_of
 from ml.model import ARTIFACT_FORMAT, MODEL_CACHE, ModelCache, TrainedModel, library_versions, loads
 from ml.preprocess import FeaturePipeline, FittedColumn, parse_column_spec
@@ -117,14 +117,26 @@ def _numpy(table: pa.Table, name: str) -> np.ndarray:
     return table.column(name).to_numpy(zero_copy_only=False)
 
 
+def _class_probabilities(model: TrainedModel, test_output: Any, n_classes: int) -> np.ndarray | None:
+    """(n, n_classes) probabilities from scores computed during the fit, or None to predict afresh."""
+    if test_output is None or list(getattr(model.estimator, "classes_", [])) != list(range(n_classes)):
+        return None  # the estimator saw fewer classes than the labels have: let predict map them
+    scores = np.asarray(test_output, dtype=np.float64)
+    return np.column_stack((1.0 - scores, scores)) if scores.ndim == 1 else scores
+
+
 class Engine:
     """Implements the PostgresML API against the ``pgml`` catalog of one database."""
 
     def __init__(self, conn: psycopg.Connection, read_dsn: str | None = None, cache: ModelCache | None = None):
         self.conn = conn
         self.read_dsn = read_dsn or conninfo_of(conn)
+        self.reader = ArrowReader(self.read_dsn)
         self.cache = cache if cache is not None else MODEL_CACHE
         catalog.ensure_catalog(conn)
+
+    def close(self) -> None:
+        self.reader.close()
 
     # --- training ------------------------------------------------------------
 
@@ -186,10 +198,8 @@ class Engine:
             kinds[column.name] = column.kind
 
         started = time.perf_counter()
-        table = fetch_arrow(
-            self.read_dsn,
-            _source_query(relation, _select_list(relation, [*pipeline.names, *targets], kinds), filter),
-            self.conn,
+        table = self.reader.fetch(
+            _source_query(relation, _select_list(relation, [*pipeline.names, *targets], kinds), filter), self.conn
         )
         read_seconds = time.perf_counter() - started
         if table.num_rows == 0:
@@ -208,12 +218,15 @@ class Engine:
 
         estimator = build_estimator(project, task, algorithm, params, len(targets))
         started = time.perf_counter()
+        test_output = None
         try:
             if task == "anomaly_detection":
                 estimator.fit(x_train)
             else:
                 assert y is not None
-                estimator.fit(x_train, y[train_idx])
+                test_output = fit_scoring_test(
+                    estimator, algorithm, task, params, x_train, y[train_idx], x_test, y[test_idx]
+                )
         except PgmlError:
             raise
         except Exception as exc:  # library errors (bad hyperparams, degenerate data)
@@ -232,7 +245,7 @@ class Engine:
             versions=library_versions(),
         )
         started = time.perf_counter()
-        metrics = self._score(model, x_test, None if y is None else y[test_idx], len(classes))
+        metrics = self._score(model, x_test, None if y is None else y[test_idx], len(classes), test_output)
         metrics["score_time"] = time.perf_counter() - started
         metrics["fit_time"] = fit_time
         analysis = {
@@ -240,6 +253,8 @@ class Engine:
             "train_rows": int(train_idx.size),
             "test_rows": int(test_idx.size),
             "read_seconds": read_seconds,
+            # LightGBM scores the test split while it trains: fit_time includes that scoring
+            "scored_during_fit": test_output is not None,
             "features_width": pipeline.width,
             "filter": filter,
         }
@@ -331,14 +346,22 @@ class Engine:
         return index.astype(np.int64), [c.item() if hasattr(c, "item") else c for c in classes], numeric
 
     @staticmethod
-    def _score(model: TrainedModel, x_test: np.ndarray, y_test: np.ndarray | None, n_classes: int) -> dict[str, Any]:
+    def _score(
+        model: TrainedModel, x_test: np.ndarray, y_test: np.ndarray | None, n_classes: int, test_output: Any = None
+    ) -> dict[str, Any]:
+        """Test-split metrics; ``test_output`` is the test split's output already computed during the fit."""
         if model.task == "regression":
             assert y_test is not None
-            return regression_metrics(y_test, model.predict_matrix(x_test), model.targets)
+            y_hat = model.predict_matrix(x_test) if test_output is None else np.asarray(test_output, np.float64)
+            return regression_metrics(y_test, y_hat, model.targets)
         if model.task == "classification":
             assert y_test is not None
-            y_pred = np.asarray(model.estimator.predict(x_test)).astype(np.int64).reshape(-1)
-            proba = model.proba_matrix(x_test) if hasattr(model.estimator, "predict_proba") else None
+            proba = _class_probabilities(model, test_output, n_classes)
+            if proba is None:
+                y_pred = np.asarray(model.estimator.predict(x_test)).astype(np.int64).reshape(-1)
+                proba = model.proba_matrix(x_test) if hasattr(model.estimator, "predict_proba") else None
+            else:
+                y_pred = np.argmax(proba, axis=1)  # as the estimator's predict: the most probable class
             return classification_metrics(y_test, y_pred, proba, n_classes)
         scores = model.predict_matrix(x_test)
         labels = None
@@ -527,8 +550,8 @@ class Engine:
             for name in model.feature_names:
                 source.column(name, project_name)
             kinds = {c.name: c.kind for c in model.pipeline.columns}
-            table = fetch_arrow(
-                self.read_dsn, _source_query(source, _select_list(source, model.feature_names, kinds), where), self.conn
+            table = self.reader.fetch(
+                _source_query(source, _select_list(source, model.feature_names, kinds), where), self.conn
             )
             x = model.pipeline.transform_rows(table)
         else:

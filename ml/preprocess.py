@@ -117,23 +117,24 @@ def parse_column_spec(project: str, column: str, raw: Any, kind: str) -> ColumnS
 
 
 def _statistics(values: np.ndarray) -> dict[str, float]:
-    present = values[~np.isnan(values)]
+    present = np.sort(values[~np.isnan(values)])  # one sort gives order statistics, distinct values and mode
     stats: dict[str, float] = {"missing": float(values.size - present.size)}
     if present.size == 0:
         return stats
-    uniques, counts = np.unique(present, return_counts=True)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(present)) + 1))
+    counts = np.diff(np.append(starts, present.size))
     q25, median, q75 = np.percentile(present, [25, 50, 75])
     stats.update(
-        min=float(present.min()),
-        max=float(present.max()),
-        max_abs=float(np.abs(present).max()),
+        min=float(present[0]),
+        max=float(present[-1]),
+        max_abs=float(max(abs(present[0]), abs(present[-1]))),
         mean=float(present.mean()),
         median=float(median),
-        mode=float(uniques[np.argmax(counts)]),
+        mode=float(present[starts[np.argmax(counts)]]),  # the smallest of the most frequent values
         std_dev=float(present.std()),
         q25=float(q25),
         q75=float(q75),
-        distinct=float(uniques.size),
+        distinct=float(starts.size),
     )
     return stats
 

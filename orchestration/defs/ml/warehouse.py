@@ -28,8 +28,8 @@ _DDL_LOCK = "orchestration.defs.ml:ddl"  # serialises DDL of parallel steps in s
 @contextmanager
 def postgresml(warehouse_db: PostgresResource, replica_db: PostgresResource) -> Iterator[PostgresML]:
     """PostgresML on the warehouse (catalog writes), reading training data from the replica."""
-    with warehouse_db.connect(autocommit=True) as conn:
-        yield PostgresML(conn, read_dsn=replica_db.dsn)
+    with warehouse_db.connect(autocommit=True) as conn, PostgresML(conn, read_dsn=replica_db.dsn) as ml:
+        yield ml
 
 
 def create_view(conn: psycopg.Connection, qualified_name: str, select_sql: str) -> None:
