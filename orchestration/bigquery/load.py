@@ -3,22 +3,28 @@
 Every load goes the same way:
 
 1. the Parquet's columns are checked against the explicit schema (no autodetect) and put
-   in schema order (the emulator inserts Parquet columns by position);
-2. it is loaded (``load_table_from_file``, WRITE_TRUNCATE) into a fresh staging table
-   ``_stage_<table>_<suffix>`` next to the target; a failed job (e.g. a schema mismatch)
-   raises ``BigQueryLoadError`` with the job's own message, before the target is touched;
-3. the staging rows are reconciled with the source (count, checksum, and for a day: every
-   row belongs to that day);
-4. one transaction (``DELETE`` then ``INSERT … SELECT`` from staging) replaces the rows (that day, or the
-   whole table) and inserts the staging rows: atomic on BigQuery and on the emulator;
-5. the target is read back (count and checksum) and compared with the source;
-6. the staging table is dropped.
+   in schema order (the emulator inserts Parquet columns by position); for a day, every
+   row's partition column must fall on that day (checked in the file, before any job);
+2. a day the table does not hold yet (the daily scheduled export) is loaded straight into
+   the table with WRITE_APPEND: one load job, which BigQuery (and the emulator, in one
+   DuckDB INSERT) applies entirely or not at all; a failed job raises
+   ``BigQueryLoadError`` with the job's own message;
+3. otherwise (a re-run, a backfill, a whole-table replace) the Parquet is loaded into a
+   fresh staging table ``_stage_<table>_<suffix>`` next to the target, the staging rows
+   are reconciled with the source (count, checksum, every row on the day), and one
+   transaction (``DELETE`` then ``INSERT … SELECT`` from staging) replaces the rows;
+   the staging table is dropped;
+4. the target is read back (count and checksum of the day, or of the table) and compared
+   with the source; a mismatch raises ``ReconciliationError``.
+
+A concurrent writer that fills the day between the look-up and an append makes the
+read-back differ: the load then fails, and its re-run takes the replacing path.
 
 Why not the partition decorator (``table$YYYYMMDD`` + WRITE_TRUNCATE): bqemulator 1.4
 rejects decorated table ids, and its WRITE_TRUNCATE is a DELETE followed by an INSERT
 that is not rolled back when the INSERT fails (a failed load empties the table). The
-staging + transaction path behaves the same on both backends, so the tests run the production
-path. On BigQuery the DELETE/INSERT are billed as DML (they scan the target); loads themselves are free.
+append and staging + transaction paths behave the same on both backends, so the tests run
+the production paths. On BigQuery the DELETE/INSERT are billed as DML (they scan the target); loads themselves are free.
 """
 
 from __future__ import annotations
@@ -185,31 +191,62 @@ class _Source:
     payload: bytes | Path  # what is uploaded, columns in schema order
     rows: int
     checksum: Number | None
+    off_day: int | None = None  # rows not on the day being loaded; None: not checked here
+
+
+def _parquet_input(payload: bytes | Path) -> Any:
+    return pa.BufferReader(payload) if isinstance(payload, bytes) else payload
+
+
+def _off_day(column: pa.ChunkedArray, day: date) -> int | None:
+    """Rows of a DATE/TIMESTAMP column that are NULL or not on ``day`` (UTC); None for other types."""
+    if pa.types.is_date(column.type):
+        start: Any = pa.scalar(day, column.type)
+        end: Any = pa.scalar(day + timedelta(days=1), column.type)
+    elif pa.types.is_timestamp(column.type):
+        midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        naive = column.type.tz is None  # BigQuery reads a naive Parquet timestamp as UTC
+        start, end = (pa.scalar(t.replace(tzinfo=None) if naive else t, column.type)
+                      for t in (midnight, midnight + timedelta(days=1)))
+    else:
+        return None  # e.g. a STRING where the schema says DATE: the load job refuses it with its message
+    on_day = pc.and_(pc.greater_equal(column, start), pc.less(column, end))
+    return len(column) - int(pc.sum(pc.fill_null(on_day, False).cast(pa.int64())).as_py() or 0)
 
 
 def _read_source(
-    parquet: ParquetSource, schema: list[bigquery.SchemaField], checksum_column: str | None
+    parquet: ParquetSource,
+    schema: list[bigquery.SchemaField],
+    checksum_column: str | None,
+    day: date | None = None,
+    partition_field: str | None = None,
 ) -> _Source:
-    if isinstance(parquet, bytes | bytearray | memoryview):
-        payload: bytes | Path = bytes(parquet)
-        table = pq.read_table(pa.BufferReader(payload))
-    else:
-        payload = Path(parquet)
-        table = pq.read_table(payload)
+    """Check the Parquet against the schema; count rows, sum the checksum column, check the day.
+
+    Only the footer and the checksum and partition columns are read, unless the columns
+    are out of schema order: then the file is rewritten in order (the emulator inserts
+    Parquet columns by position).
+    """
+    payload: bytes | Path = bytes(parquet) if isinstance(parquet, bytes | bytearray | memoryview) else Path(parquet)
     expected = [f.name for f in schema]
-    if table.column_names != expected:
-        missing = [c for c in expected if c not in table.column_names]
-        unexpected = [c for c in table.column_names if c not in expected]
+    names = pq.read_schema(_parquet_input(payload)).names
+    if names != expected:
+        missing = [c for c in expected if c not in names]
+        unexpected = [c for c in names if c not in expected]
         if missing or unexpected:
             raise SchemaMismatchError(
                 f"Parquet columns do not match the schema: missing {missing}, unexpected {unexpected}"
             )
         buffer = io.BytesIO()
-        pq.write_table(table.select(expected), buffer, compression="zstd")
+        pq.write_table(pq.read_table(_parquet_input(payload)).select(expected), buffer, compression="zstd")
         payload = buffer.getvalue()
-    checksum: Number | None = None
     if checksum_column is not None:
         _field(schema, checksum_column)
+    wanted = list(dict.fromkeys(c for c in (checksum_column, partition_field if day else None) if c))
+    table = pq.read_table(_parquet_input(payload), columns=wanted)
+    rows = pq.read_metadata(_parquet_input(payload)).num_rows
+    checksum: Number | None = None
+    if checksum_column is not None:
         column = table.column(checksum_column)
         if not (
             pa.types.is_integer(column.type)
@@ -218,7 +255,10 @@ def _read_source(
         ):
             raise SchemaMismatchError(f"checksum column {checksum_column} is {column.type}, not numeric")
         checksum = pc.sum(column).as_py()
-    return _Source(payload=payload, rows=table.num_rows, checksum=checksum)
+    off_day = _off_day(table.column(partition_field), day) if day and partition_field else None
+    if off_day:
+        raise BigQueryLoadError(f"{off_day} of {rows} rows are not on {day} ({partition_field}); nothing was loaded")
+    return _Source(payload=payload, rows=rows, checksum=checksum, off_day=off_day)
 
 
 def _same_number(a: Number | None, b: Number | None) -> bool:
@@ -237,25 +277,27 @@ def _job_error(job: bigquery.job._AsyncJob | None, exc: GoogleAPICallError) -> s
     return "; ".join(m for m in messages if m) or exc.message
 
 
-def _load_staging(
+def _load(
     client: bigquery.Client,
     source: _Source,
-    staging: bigquery.TableReference,
+    destination: bigquery.TableReference,
     schema: list[bigquery.SchemaField],
+    write_disposition: str = bigquery.WriteDisposition.WRITE_TRUNCATE,
 ) -> bigquery.LoadJob:
+    """One load job: all of the Parquet's rows land in ``destination`` or none do."""
     config = bigquery.LoadJobConfig(
         source_format=bigquery.SourceFormat.PARQUET,
         schema=schema,
-        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+        write_disposition=write_disposition,
         create_disposition=bigquery.CreateDisposition.CREATE_NEVER,
     )
     job: bigquery.LoadJob | None = None
     try:
         if isinstance(source.payload, Path):
             with source.payload.open("rb") as handle:
-                job = client.load_table_from_file(handle, staging, job_config=config)
+                job = client.load_table_from_file(handle, destination, job_config=config)
         else:
-            job = client.load_table_from_file(io.BytesIO(source.payload), staging, job_config=config)
+            job = client.load_table_from_file(io.BytesIO(source.payload), destination, job_config=config)
         job.result()
     except GoogleAPICallError as exc:
         job_id = job.job_id if job is not None else "(not created)"
@@ -317,7 +359,7 @@ def _replace(
     staging.expires = datetime.now(UTC) + _STAGING_TTL
     client.create_table(staging)
     try:
-        job = _load_staging(client, source, staging_ref, schema)
+        job = _load(client, source, staging_ref, schema)
         outside = f"COUNTIF(NOT COALESCE({where}, FALSE))" if where else "0"
         staged = _query_one(
             client,
@@ -349,6 +391,20 @@ def _replace(
             client.delete_table(staging_ref, not_found_ok=True)
         except GoogleAPICallError as exc:  # never hide the load's own outcome
             log.warning("could not drop staging table %s: %s", staging_ref.table_id, exc.message)
+    rows, checksum = _read_back(client, ref, source, checksum_column, where, day)
+    return rows, checksum, job.job_id
+
+
+def _read_back(
+    client: bigquery.Client,
+    ref: bigquery.TableReference,
+    source: _Source,
+    checksum_column: str | None,
+    where: str,
+    day: date | None,
+) -> tuple[int, Number | None]:
+    """Count and checksum of what the target holds now (that day, or all); must equal the source."""
+    checksum_sql = f"SUM({_sql_column(checksum_column)})" if checksum_column else "CAST(NULL AS INT64)"
     loaded = _query_one(
         client,
         f"SELECT COUNT(*) AS row_count, {checksum_sql} AS checksum FROM {_sql_table(ref)}"  # noqa: S608
@@ -358,8 +414,48 @@ def _replace(
         raise ReconciliationError(
             f"{ref.table_id}{' for ' + str(day) if day else ''} holds {loaded['row_count']} rows "
             f"(checksum {loaded['checksum']}) after the load, the Parquet has {source.rows} (checksum {source.checksum})"
+            + ("; a re-run replaces the day" if day else "")
         )
-    return loaded["row_count"], loaded["checksum"], job.job_id
+    return loaded["row_count"], loaded["checksum"]
+
+
+@dataclass(frozen=True)
+class DayTarget:
+    """A day-partitioned table as found before a load, and how many rows ``day`` held then."""
+
+    table: bigquery.Table
+    partition_field: str
+    partition_type: str
+    day: date
+    rows_on_day: int
+
+
+def inspect_day(
+    client: bigquery.Client,
+    table_id: str,
+    day: date,
+    schema: list[bigquery.SchemaField],
+    partition_field: str | None = None,
+) -> DayTarget:
+    """Look the table up (its schema must be ``schema``) and count the rows ``day`` holds.
+
+    Cheap and read-only: callers run it while they prepare the Parquet.
+    """
+    ref = _table_ref(client, table_id)
+    try:
+        table = client.get_table(ref)
+    except NotFound as exc:
+        raise BigQueryLoadError(
+            f"table {table_id} does not exist; create it with ensure_day_partitioned_table"
+        ) from exc
+    _check_table_schema(table, schema)
+    partition_field = partition_field or (table.time_partitioning.field if table.time_partitioning else None)
+    if not partition_field:
+        raise SchemaMismatchError(f"table {table_id} is not partitioned on a column; pass partition_field")
+    kind = _field(schema, partition_field).field_type
+    where = _day_predicate(_sql_column(partition_field), kind, day)
+    held = _query_one(client, f"SELECT COUNT(*) AS row_count FROM {_sql_table(ref)} WHERE {where}")  # noqa: S608
+    return DayTarget(table, partition_field, kind, day, int(held["row_count"]))
 
 
 def replace_day_partition(
@@ -370,28 +466,34 @@ def replace_day_partition(
     schema: list[bigquery.SchemaField],
     checksum_column: str | None = None,
     partition_field: str | None = None,
+    target: DayTarget | None = None,
 ) -> LoadResult:
     """Make ``day`` of a day-partitioned table hold exactly the Parquet's rows (idempotent).
 
     ``partition_field`` defaults to the table's partitioning column. Every row must fall
     on ``day``. Returns the row count and ``SUM(checksum_column)`` read back for that day.
+
+    A day the table does not hold yet (the daily run) is loaded straight into the table:
+    one load job, atomic on its own. A day it holds (a re-run, a backfill) goes through
+    a staging table and one DELETE + INSERT transaction. ``target`` is ``inspect_day``'s
+    answer when the caller already has it.
     """
     started = time.perf_counter()
-    ref = _table_ref(client, table_id)
-    try:
-        target = client.get_table(ref)
-    except NotFound as exc:
-        raise BigQueryLoadError(
-            f"table {table_id} does not exist; create it with ensure_day_partitioned_table"
-        ) from exc
-    _check_table_schema(target, schema)
-    partition_field = partition_field or (
-        target.time_partitioning.field if target.time_partitioning else None
-    )
-    if not partition_field:
-        raise SchemaMismatchError(f"table {table_id} is not partitioned on a column; pass partition_field")
-    source = _read_source(parquet, schema, checksum_column)
-    rows, checksum, job_id = _replace(client, target, source, schema, checksum_column, day, partition_field)
+    if target is None or target.day != day:
+        target = inspect_day(client, table_id, day, schema, partition_field)
+    elif partition_field and partition_field != target.partition_field:
+        raise SchemaMismatchError(f"{table_id} was inspected for {target.partition_field}, not {partition_field}")
+    source = _read_source(parquet, schema, checksum_column, day, target.partition_field)
+    ref = target.table.reference
+    if target.rows_on_day == 0 and source.off_day == 0:
+        job = _load(client, source, ref, schema, bigquery.WriteDisposition.WRITE_APPEND)
+        where = _day_predicate(_sql_column(target.partition_field), target.partition_type, day)
+        rows, checksum = _read_back(client, ref, source, checksum_column, where, day)
+        job_id = job.job_id
+    else:
+        rows, checksum, job_id = _replace(
+            client, target.table, source, schema, checksum_column, day, target.partition_field
+        )
     result = LoadResult(
         table_id=f"{ref.project}.{ref.dataset_id}.{ref.table_id}",
         day=day,

@@ -7,9 +7,13 @@
    SQL, FLOAT columns are read as double precision, INTEGER ones as int64. Nothing else is
    converted: a mart column whose type drifted reaches BigQuery as is and the load job,
    holding the explicit schema, refuses it with its own message.
-3. The Parquet file goes through ``orchestration.bigquery.replace_day_partition`` (staging
-   table, reconcile, one MERGE, read back): the day is replaced atomically or not at all.
-4. The row count and checksum read back from BigQuery must equal the mart's.
+3. Meanwhile, on another thread, the dataset and table are ensured and the rows BigQuery
+   holds for the day are counted (``inspect_day``).
+4. The Parquet file goes through ``orchestration.bigquery.replace_day_partition``: a day
+   BigQuery does not hold yet is appended by one (atomic) load job; a day it holds is
+   replaced through a staging table and one DELETE + INSERT transaction. Either way the
+   day is replaced entirely or not at all, and read back.
+5. The row count and checksum read back from BigQuery must equal the mart's.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -38,8 +43,10 @@ from google.cloud import bigquery
 
 from orchestration.bigquery.load import (
     BigQueryLoadError,
+    DayTarget,
     ensure_dataset,
     ensure_day_partitioned_table,
+    inspect_day,
     replace_day_partition,
 )
 from orchestration.defs.archive.faults import fault_point
@@ -188,6 +195,14 @@ def _same(a: Decimal | None, b: Any) -> bool:
     return Decimal(str(a)) == Decimal(str(b))
 
 
+def _prepare_target(spec: ExportSpec, client: bigquery.Client, dataset: str, location: str | None, table_id: str,
+                    day: date) -> DayTarget:
+    ensure_dataset(client, dataset, location)
+    schema = list(spec.schema)
+    ensure_day_partitioned_table(client, table_id, schema, PARTITION_FIELD, list(spec.clustering))
+    return inspect_day(client, table_id, day, schema, PARTITION_FIELD)
+
+
 def export_day(spec: ExportSpec, *, read_dsn: str, client: bigquery.Client, dataset: str, day: date,
                source_schema: str = "marts", location: str | None = None) -> ExportResult:
     """Replace ``day`` of the BigQuery table with the mart's rows, or raise ``ExportError`` leaving it as it was."""
@@ -195,16 +210,22 @@ def export_day(spec: ExportSpec, *, read_dsn: str, client: bigquery.Client, data
     relation = f"{_quote(source_schema)}.{_quote(spec.name)}"
     table_id = f"{client.project}.{dataset}.{spec.name}"
     schema = list(spec.schema)
-    with tempfile.TemporaryDirectory(prefix=f"export-{spec.name}-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"export-{spec.name}-") as folder, \
+            ThreadPoolExecutor(1, thread_name_prefix="bigquery") as bigquery_side:
         path = Path(folder) / f"{spec.name}-{day.isoformat()}.parquet"
-        mart = read_mart_day(spec, read_dsn, relation, day, path)
+        # BigQuery's side (dataset, table, what the day holds) is looked up while the mart is read.
+        target = bigquery_side.submit(_prepare_target, spec, client, dataset, location, table_id, day)
+        try:
+            mart = read_mart_day(spec, read_dsn, relation, day, path)
+        finally:
+            target_error = target.exception()  # never leave the look-up running behind an error
         fault_point("export.parquet_written")
         try:
-            ensure_dataset(client, dataset, location)
-            ensure_day_partitioned_table(client, table_id, schema, PARTITION_FIELD, list(spec.clustering))
+            if target_error is not None:
+                raise target_error
             fault_point("export.before_load")
-            loaded = replace_day_partition(client, table_id, day, path, schema,
-                                           checksum_column=spec.checksum_column, partition_field=PARTITION_FIELD)
+            loaded = replace_day_partition(client, table_id, day, path, schema, checksum_column=spec.checksum_column,
+                                           partition_field=PARTITION_FIELD, target=target.result())
         except BigQueryLoadError as error:
             raise ExportError(f"BigQuery refused {table_id} for {day}: {error}", transient=_transient(error)) from error
         except GoogleAPICallError as error:
