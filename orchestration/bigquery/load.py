@@ -86,6 +86,7 @@ class LoadResult:
     checksum_column: str | None
     load_job_id: str
     seconds: float
+    mode: str = "replace"  # "append": the day was empty, one load job; "replace": staging + transaction
 
 
 # -- identifiers -------------------------------------------------------------------
@@ -229,7 +230,10 @@ def _read_source(
     """
     payload: bytes | Path = bytes(parquet) if isinstance(parquet, bytes | bytearray | memoryview) else Path(parquet)
     expected = [f.name for f in schema]
-    names = pq.read_schema(_parquet_input(payload)).names
+    try:
+        names = pq.read_schema(_parquet_input(payload)).names
+    except (pa.ArrowException, OSError) as exc:  # truncated or corrupt: never uploaded
+        raise BigQueryLoadError(f"unreadable Parquet ({exc}); nothing was loaded") from exc
     if names != expected:
         missing = [c for c in expected if c not in names]
         unexpected = [c for c in names if c not in expected]
@@ -485,7 +489,8 @@ def replace_day_partition(
         raise SchemaMismatchError(f"{table_id} was inspected for {target.partition_field}, not {partition_field}")
     source = _read_source(parquet, schema, checksum_column, day, target.partition_field)
     ref = target.table.reference
-    if target.rows_on_day == 0 and source.off_day == 0:
+    mode = "append" if target.rows_on_day == 0 and source.off_day == 0 else "replace"
+    if mode == "append":
         job = _load(client, source, ref, schema, bigquery.WriteDisposition.WRITE_APPEND)
         where = _day_predicate(_sql_column(target.partition_field), target.partition_type, day)
         rows, checksum = _read_back(client, ref, source, checksum_column, where, day)
@@ -502,8 +507,9 @@ def replace_day_partition(
         checksum_column=checksum_column,
         load_job_id=job_id,
         seconds=time.perf_counter() - started,
+        mode=mode,
     )
-    log.info("Replaced %s for %s: %s rows in %.2fs", result.table_id, day, rows, result.seconds)
+    log.info("Loaded %s for %s (%s): %s rows in %.2fs", result.table_id, day, mode, rows, result.seconds)
     return result
 
 

@@ -177,6 +177,33 @@ def test_a_failed_load_reports_the_job_error_and_leaves_the_day_intact(
     assert table_names(client, daily_table.rsplit(".", 1)[0]) == ["agent_performance"]
 
 
+def test_a_new_day_is_appended_by_one_load_job_and_a_failed_one_loads_nothing(
+    bigquery: BigQueryEmulator, daily_table: str
+) -> None:
+    client = bigquery.client()
+    day_1 = day_rows(DAY_1, range(20))
+    first = replace_day_partition(client, daily_table, DAY_1, parquet(day_1), SCHEMA, checksum_column="revenue")
+    # The day was empty: its rows went straight into the table, no staging table.
+    assert client.get_job(first.load_job_id).destination.table_id == "agent_performance"
+    assert (first.rows, first.checksum) == (20, revenue_of(day_1))
+
+    good = day_rows(DAY_2, range(100, 110))
+    bad = good.set_column(1, "id", pa.array(["not a number"] * 10))
+    with pytest.raises(BigQueryLoadError, match="load job .* failed: .*not a number"):
+        replace_day_partition(client, daily_table, DAY_2, parquet(bad), SCHEMA)
+    truncated = parquet(good)[:-64]
+    with pytest.raises(BigQueryLoadError, match="unreadable Parquet"):
+        replace_day_partition(client, daily_table, DAY_2, truncated, SCHEMA)
+    assert day_summary(client, daily_table, DAY_2) == (0, None, [])
+    assert day_summary(client, daily_table, DAY_1) == (20, revenue_of(day_1), list(range(20)))
+
+    # The day is now held: a re-run replaces it through a staging table.
+    again = replace_day_partition(client, daily_table, DAY_1, parquet(day_1), SCHEMA, checksum_column="revenue")
+    assert client.get_job(again.load_job_id).destination.table_id.startswith("_stage_agent_performance_")
+    assert day_summary(client, daily_table, DAY_1) == (20, revenue_of(day_1), list(range(20)))
+    assert table_names(client, daily_table.rsplit(".", 1)[0]) == ["agent_performance"]
+
+
 def test_timestamp_partitioned_table_replaces_the_utc_day(bigquery: BigQueryEmulator, dataset: str) -> None:
     client = bigquery.client()
     schema = [SchemaField("created_at", "TIMESTAMP", mode="REQUIRED"), SchemaField("tokens", "INT64")]

@@ -134,19 +134,27 @@ def test_a_bigquery_table_with_another_schema_is_refused_and_left_alone(
 def test_export_asset_materializes_with_reconciliation_metadata(marts: ScratchMarts, bigquery: BigQueryEmulator,
                                                                 dataset: str) -> None:
     asset = next(a for a in export_assets if a.key == AssetKey(["exports", "revenue_metrics"]))
-    result = materialize(
-        [asset], partition_key=DAYS[0].isoformat(),
-        resources={"replica_db": PostgresResource(dsn=marts.read_dsn),
-                   "bigquery": BigQueryResource(project=bigquery.project, api_endpoint=bigquery.endpoint)},
-        run_config={"ops": {"exports__revenue_metrics": {"config": {"dataset": dataset,
-                                                                     "source_schema": marts.schema}}}})
-    [event] = result.get_asset_materialization_events()
-    metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+
+    def run() -> dict[str, object]:
+        result = materialize(
+            [asset], partition_key=DAYS[0].isoformat(),
+            resources={"replica_db": PostgresResource(dsn=marts.read_dsn),
+                       "bigquery": BigQueryResource(project=bigquery.project, api_endpoint=bigquery.endpoint)},
+            run_config={"ops": {"exports__revenue_metrics": {"config": {"dataset": dataset,
+                                                                         "source_schema": marts.schema}}}})
+        [event] = result.get_asset_materialization_events()
+        return {k: v.value for k, v in event.materialization.metadata.items()}
+
     expected = mart_day(marts, "revenue_metrics", DAYS[0], "industry", "total_revenue")
-    assert metadata["rows"] == metadata["dagster/row_count"] == expected[0]
-    assert Decimal(metadata["checksum_mart"]) == Decimal(metadata["checksum_bigquery"]) == expected[1]
-    assert metadata["bigquery_table"] == f"{bigquery.project}.{dataset}.revenue_metrics"
-    assert metadata["bytes"] > 0 and metadata["seconds"] > 0 and metadata["reconciled"] is True
+    for load_mode in ("append", "replace"):  # the day is new, then a re-run replaces it
+        metadata = run()
+        assert metadata["rows"] == metadata["dagster/row_count"] == expected[0]
+        assert Decimal(metadata["checksum_mart"]) == Decimal(metadata["checksum_bigquery"]) == expected[1]
+        assert metadata["bigquery_table"] == f"{bigquery.project}.{dataset}.revenue_metrics"
+        assert metadata["bytes"] > 0 and metadata["seconds"] > 0 and metadata["reconciled"] is True
+        assert metadata["load_modes"] == load_mode
+        assert 0 < metadata["mart_read_seconds"] < metadata["seconds"]  # type: ignore[operator]
+    assert mart_day(marts, "revenue_metrics", DAYS[0], "industry", "total_revenue") == expected
 
 
 def test_definitions_and_resource_resolution(monkeypatch: pytest.MonkeyPatch) -> None:

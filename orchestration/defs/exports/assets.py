@@ -53,6 +53,9 @@ def _metadata(results: list[ExportResult]) -> dict[str, object]:
         "reconciled": MetadataValue.bool(all(r.mart_checksum == r.bigquery_checksum for r in results)),
         "bytes": sum(r.bytes for r in results),
         "seconds": round(sum(r.seconds for r in results), 3),
+        "mart_read_seconds": round(sum(r.read_seconds for r in results), 3),
+        "bigquery_seconds": round(sum(r.bigquery_seconds for r in results), 3),
+        "load_modes": ", ".join(sorted({r.load_mode for r in results})),
         "load_job_ids": ", ".join(r.load_job_id for r in results),
     }
     if len(results) == 1:

@@ -96,6 +96,9 @@ class ExportResult:
     bytes: int
     seconds: float
     load_job_id: str
+    read_seconds: float = 0.0  # the mart read and the Parquet
+    bigquery_seconds: float = 0.0  # file checks, load, read-back (the look-up overlaps the read)
+    load_mode: str = "replace"  # "append" (a new day) or "replace" (a day BigQuery held)
 
 
 def _transient(error: BaseException) -> bool:
@@ -217,6 +220,7 @@ def export_day(spec: ExportSpec, *, read_dsn: str, client: bigquery.Client, data
         target = bigquery_side.submit(_prepare_target, spec, client, dataset, location, table_id, day)
         try:
             mart = read_mart_day(spec, read_dsn, relation, day, path)
+            read_seconds = time.perf_counter() - started
         finally:
             target_error = target.exception()  # never leave the look-up running behind an error
         fault_point("export.parquet_written")
@@ -240,7 +244,8 @@ def export_day(spec: ExportSpec, *, read_dsn: str, client: bigquery.Client, data
         table_id=loaded.table_id, day=day, rows=loaded.rows, mart_checksum=mart.checksum,
         bigquery_checksum=None if loaded.checksum is None else Decimal(str(loaded.checksum)),
         checksum_column=spec.checksum_column, bytes=mart.parquet_bytes, seconds=time.perf_counter() - started,
-        load_job_id=loaded.load_job_id,
+        load_job_id=loaded.load_job_id, read_seconds=read_seconds, bigquery_seconds=loaded.seconds,
+        load_mode=loaded.mode,
     )  # fmt: skip
     log.info("exported %s %s: %d rows, %s=%s in %.2fs", spec.name, day, result.rows, spec.checksum_column,
              result.bigquery_checksum, result.seconds)
