@@ -50,3 +50,16 @@
 {% macro utc_date(ts_expr) -%}
     (({{ ts_expr }}) at time zone 'UTC')::date
 {%- endmacro %}
+
+{#- Pre-hook of the daily models: a partition run first empties its window's days, in
+    the model's own transaction. delete+insert alone replaces only the days the new
+    result has rows for, so a day that became empty (rows moved, late corrections)
+    would keep its old rows. -#}
+{% macro clear_partition_window(day_column='day') -%}
+    {%- if is_incremental() and has_partition_window() -%}
+        delete from {{ this }}
+        where {{ day_column }} between date '{{ var("min_date") }}' and date '{{ var("max_date") }}'
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -94,6 +94,30 @@ def test_a_partition_run_replaces_its_day_exactly(built_marts: DbtBuild, warehou
     assert checks and all(c.passed for c in checks)
     materialized = {m.asset_key for m in result.get_asset_materialization_events() if m.asset_key}
     assert dg.AssetKey(["marts", "agent_analytics"]) in materialized
+
+
+def test_a_day_that_became_empty_loses_its_old_rows(built_marts: DbtBuild, warehouse_dsn: str) -> None:
+    """delete+insert alone keeps a day the new result has no rows for; the window pre-hook empties it."""
+    import psycopg
+
+    from orchestration.defs.marts import daily_marts
+
+    assert built_marts.returncode == 0
+    empty_day = read_sql(warehouse_dsn, "select min(day) as day from marts.llm_cost_breakdown").day[0] - timedelta(10)
+    with psycopg.connect(warehouse_dsn) as conn:  # rows of a day whose source rows have since gone
+        conn.execute("insert into marts.llm_cost_breakdown (day, provider, model, agent_id, agent_name, calls) "
+                     "values (%s, 'stale', 'stale', -1, 'stale', 1)", (empty_day,))
+        conn.execute("insert into marts.revenue_metrics (day, industry) values (%s, 'stale')", (empty_day,))
+    before = read_sql(warehouse_dsn, "select count(*) as n from marts.llm_cost_breakdown").n[0]
+    resources = {"dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())}
+
+    result = dg.materialize([daily_marts], partition_key=empty_day.isoformat(), resources=resources)
+    assert result.success
+    for mart in ("llm_cost_breakdown", "revenue_metrics"):  # a daily mart and an export-shaped one
+        left = read_sql(warehouse_dsn, f"select count(*) as n from marts.{mart} where day = '{empty_day}'")  # noqa: S608
+        assert left.n[0] == 0, mart
+    # nothing else was touched
+    assert read_sql(warehouse_dsn, "select count(*) as n from marts.llm_cost_breakdown").n[0] == before - 1
 
 
 def test_a_compile_error_names_the_model_and_quotes_dbt(tmp_path: Path, warehouse_dsn: str) -> None:
