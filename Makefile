@@ -30,7 +30,7 @@ stop:  ## stop what the demo started (by pid)
 
 lint: install
 	$(VENV)/bin/ruff check orchestration quality ml agents tests bench
-	$(VENV)/bin/mypy orchestration
+	$(VENV)/bin/mypy orchestration ml agents quality
 
 dbt-env: install  ## export lines for the plain dbt CLI: eval "$$(make -s dbt-env)"
 	@$(PY) -m orchestration.defs.marts.dbt_env

@@ -222,7 +222,7 @@ def _check_tokens(sql: str, dialect: str, allow_comments: bool) -> None:
             raise _refuse("suspicious SQL comment (hint, nested or executable comment)", sql)
 
 
-def _parse_one(sql: str, dialect: str) -> exp.Expression:
+def _parse_one(sql: str, dialect: str) -> exp.Expr:
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
     except ParseError as error:
@@ -237,7 +237,7 @@ def _parse_one(sql: str, dialect: str) -> exp.Expression:
     return statements[0]
 
 
-def _statement_label(node: exp.Expression) -> str:
+def _statement_label(node: exp.Expr) -> str:
     if isinstance(node, exp.Command):
         return str(node.this).upper()
     label = _FORBIDDEN_NODES.get(type(node).__name__)
@@ -265,7 +265,7 @@ def _is_forbidden_function(names: set[str]) -> str | None:
     return None
 
 
-def _check_structure(root: exp.Expression, sql: str, dialect: str) -> exp.Query:
+def _check_structure(root: exp.Expr, sql: str, dialect: str) -> exp.Query:
     """Read-only shape and forbidden constructs; returns the query root."""
     while isinstance(root, exp.Subquery) and isinstance(root.this, exp.Query):
         root = root.this
@@ -352,7 +352,7 @@ def _check_columns(root: exp.Query, policy: SQLPolicy, sql: str) -> None:
         return
     from sqlglot.optimizer.qualify import qualify
 
-    schema: dict[str, dict[str, dict[str, str]]] = {}
+    schema: dict[str, Any] = {}  # dataset -> table -> column -> type, as qualify() takes it
     for name, columns in policy.columns.items():
         dataset, table = name.lower().split(".", 1)
         schema.setdefault(dataset, {})[table] = dict(columns)

@@ -20,10 +20,11 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import httpx2
+from anthropic.types import MessageParam, ToolParam
 from pydantic import BaseModel, ValidationError
 
 from agents.guards.sql import UnsafeSQLError, check_read_only
@@ -207,12 +208,14 @@ class AnthropicProvider:
         state = _CallState(agent=agent, request_id=request_id, model=self.model, recorder=self.recorder)
         token = _CURRENT_CALL.set(state)
         tool_name = tool_name_for(output_model)
-        tool = {
+        tool: ToolParam = {
             "name": tool_name,
             "description": f"Return the {output_model.__name__} as structured data. "
             + (output_model.__doc__ or "").strip()[:500],
             "input_schema": output_model.model_json_schema(),
         }
+        # Plain dicts: the turns mix SDK content blocks and tool results (the SDK's TypedDicts
+        # cannot tell a user turn from an assistant one when built incrementally).
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
         reason = "no attempt made"
         try:
@@ -222,7 +225,7 @@ class AnthropicProvider:
                         model=self.model,
                         max_tokens=self.max_tokens,
                         system=system,
-                        messages=messages,
+                        messages=cast(list[MessageParam], messages),
                         tools=[tool],
                         tool_choice={"type": "tool", "name": tool_name},
                     )
