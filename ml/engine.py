@@ -20,7 +20,7 @@ import pyarrow as pa
 from psycopg import sql
 
 from ml import catalog
-from ml.algorithms import REGISTRY, build_estimator, fit_scoring_test
+from ml.algorithms import REGISTRY, build_estimator
 from ml.errors import (
     InvalidArgumentError,
     InvalidColumnError,
@@ -117,14 +117,6 @@ def _numpy(table: pa.Table, name: str) -> np.ndarray:
     return table.column(name).to_numpy(zero_copy_only=False)
 
 
-def _class_probabilities(model: TrainedModel, test_output: Any, n_classes: int) -> np.ndarray | None:
-    """(n, n_classes) probabilities from scores computed during the fit, or None to predict afresh."""
-    if test_output is None or list(getattr(model.estimator, "classes_", [])) != list(range(n_classes)):
-        return None  # the estimator saw fewer classes than the labels have: let predict map them
-    scores = np.asarray(test_output, dtype=np.float64)
-    return np.column_stack((1.0 - scores, scores)) if scores.ndim == 1 else scores
-
-
 class Engine:
     """Implements the PostgresML API against the ``pgml`` catalog of one database."""
 
@@ -218,15 +210,12 @@ class Engine:
 
         estimator = build_estimator(project, task, algorithm, params, len(targets))
         started = time.perf_counter()
-        test_output = None
         try:
             if task == "anomaly_detection":
                 estimator.fit(x_train)
             else:
                 assert y is not None
-                test_output = fit_scoring_test(
-                    estimator, algorithm, task, params, x_train, y[train_idx], x_test, y[test_idx]
-                )
+                estimator.fit(x_train, y[train_idx])
         except PgmlError:
             raise
         except Exception as exc:  # library errors (bad hyperparams, degenerate data)
@@ -245,7 +234,7 @@ class Engine:
             versions=library_versions(),
         )
         started = time.perf_counter()
-        metrics = self._score(model, x_test, None if y is None else y[test_idx], len(classes), test_output)
+        metrics = self._score(model, x_test, None if y is None else y[test_idx], len(classes))
         metrics["score_time"] = time.perf_counter() - started
         metrics["fit_time"] = fit_time
         analysis = {
@@ -253,8 +242,6 @@ class Engine:
             "train_rows": int(train_idx.size),
             "test_rows": int(test_idx.size),
             "read_seconds": read_seconds,
-            # LightGBM scores the test split while it trains: fit_time includes that scoring
-            "scored_during_fit": test_output is not None,
             "features_width": pipeline.width,
             "filter": filter,
         }
@@ -346,22 +333,21 @@ class Engine:
         return index.astype(np.int64), [c.item() if hasattr(c, "item") else c for c in classes], numeric
 
     @staticmethod
-    def _score(
-        model: TrainedModel, x_test: np.ndarray, y_test: np.ndarray | None, n_classes: int, test_output: Any = None
-    ) -> dict[str, Any]:
-        """Test-split metrics; ``test_output`` is the test split's output already computed during the fit."""
+    def _score(model: TrainedModel, x_test: np.ndarray, y_test: np.ndarray | None, n_classes: int) -> dict[str, Any]:
         if model.task == "regression":
             assert y_test is not None
-            y_hat = model.predict_matrix(x_test) if test_output is None else np.asarray(test_output, np.float64)
-            return regression_metrics(y_test, y_hat, model.targets)
+            return regression_metrics(y_test, model.predict_matrix(x_test), model.targets)
         if model.task == "classification":
             assert y_test is not None
-            proba = _class_probabilities(model, test_output, n_classes)
-            if proba is None:
-                y_pred = np.asarray(model.estimator.predict(x_test)).astype(np.int64).reshape(-1)
-                proba = model.proba_matrix(x_test) if hasattr(model.estimator, "predict_proba") else None
+            estimator = model.estimator
+            if hasattr(estimator, "predict_proba") and list(getattr(estimator, "classes_", [])) == list(range(n_classes)):
+                # The classifiers' own predict is the most probable class: one pass over the
+                # test split instead of predict + predict_proba (each a full pass).
+                proba = model.proba_matrix(x_test)
+                y_pred = np.argmax(proba, axis=1)
             else:
-                y_pred = np.argmax(proba, axis=1)  # as the estimator's predict: the most probable class
+                y_pred = np.asarray(estimator.predict(x_test)).astype(np.int64).reshape(-1)
+                proba = model.proba_matrix(x_test) if hasattr(estimator, "predict_proba") else None
             return classification_metrics(y_test, y_pred, proba, n_classes)
         scores = model.predict_matrix(x_test)
         labels = None
