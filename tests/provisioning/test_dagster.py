@@ -70,6 +70,8 @@ def test_definitions_load_and_declare_the_provisioning_graph() -> None:
     Definitions.validate_loadable(defs)
     job = defs.resolve_job_def("provisioning_job")
     assert job.tags[CONCURRENCY_TAG] == "demo"
+    # dagster.yaml's run retries re-run crashed runs (the checkpoint resumes them), never failed provisionings
+    assert job.tags["dagster/retry_on_asset_or_op_failure"] == "false"
     spec = defs.resolve_assets_def(AssetKey(["provisioning", "provisioned_demo"]))
     assert spec.partitions_def is not None and spec.partitions_def.name == "provisioning_requests"
     assert provisioning_requests_sensor.default_status == DefaultSensorStatus.RUNNING
@@ -142,6 +144,7 @@ def test_the_daemon_launches_each_request_once_even_when_the_sensor_repeats_it(
             list(execute_sensor_iteration(workspace, log, None, None))
     assert len(instance.get_runs()) == 20  # the daemon skipped every run_key it had already launched
     assert all(r.tags[CONCURRENCY_TAG] == "demo" for r in instance.get_runs())
+    assert all(r.tags["dagster/retry_on_asset_or_op_failure"] == "false" for r in instance.get_runs())
 
 
 def test_one_request_through_the_sensor_and_the_dagster_job(

@@ -29,6 +29,9 @@ from orchestration.resources import PostgresResource
 
 CONCURRENCY_TAG = "platform/provisioning"  # dagster.yaml allows 2 such runs at once
 REQUEST_TAG = "platform/provisioning_request"
+# A failed provisioning (an unreachable site, a refused query) fails again on a retry;
+# the run retries of dagster.yaml are for runs whose worker died, which the checkpoint resumes.
+NO_RETRY_ON_FAILURE = {"dagster/retry_on_asset_or_op_failure": "false"}
 MAX_RUNS_PER_TICK = 25
 SENSOR_INTERVAL_SECONDS = 5
 
@@ -36,7 +39,7 @@ provisioning_job = define_asset_job(
     "provisioning_job",
     selection=AssetSelection.assets(PROVISIONED_DEMO_KEY),
     partitions_def=provisioning_request_partitions,
-    tags={CONCURRENCY_TAG: "demo"},
+    tags={CONCURRENCY_TAG: "demo", **NO_RETRY_ON_FAILURE},
     description="Provision one customer demo (one provisioning request = one partition).",
 )
 
@@ -45,7 +48,8 @@ def run_request_for(request_id: int, requested_by: str) -> RunRequest:
     return RunRequest(
         run_key=str(request_id),
         partition_key=str(request_id),
-        tags={CONCURRENCY_TAG: "demo", REQUEST_TAG: str(request_id), "platform/requested_by": requested_by[:200]},
+        tags={CONCURRENCY_TAG: "demo", **NO_RETRY_ON_FAILURE, REQUEST_TAG: str(request_id),
+              "platform/requested_by": requested_by[:200]},
     )
 
 
