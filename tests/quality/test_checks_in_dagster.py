@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,18 @@ def test_scorecard_reports_the_five_metrics(scratch: ScratchStack) -> None:
     tasks_accuracy = scratch.scalar("select value from quality.scorecard where day = %s and table_name = 'tasks' "
                                     "and metric = 'accuracy'", day)
     assert tasks_accuracy < policy.TARGETS["accuracy"]  # type: ignore[operator]
+
+    # A range is one run (single-run backfill policy) that scores every day of it.
+    days = [day - timedelta(days=2), day - timedelta(days=1)]
+    ranged = materialize([scorecard], resources={"warehouse_db": PostgresResource(dsn=scratch.warehouse_dsn)},
+                         tags={"dagster/asset_partition_range_start": days[0].isoformat(),
+                               "dagster/asset_partition_range_end": days[1].isoformat()})
+    materializations = ranged.asset_materializations_for_node("quality__scorecard")
+    assert sorted(m.partition for m in materializations) == [d.isoformat() for d in days]  # one run, both days
+    assert all(m.metadata["days_scored"].value == 2 for m in materializations)
+    for scored in days:
+        assert scratch.scalar("select count(*) from quality.scorecard where day = %s and table_name = 'tasks'",
+                              scored) == len(policy.METRICS)
 
 
 def test_validation_writes_data_docs(scratch: ScratchStack, tmp_path: Path) -> None:
