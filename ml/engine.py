@@ -340,6 +340,7 @@ class Engine:
         if model.task == "classification":
             assert y_test is not None
             estimator = model.estimator
+            proba: np.ndarray | None
             if hasattr(estimator, "predict_proba") and list(getattr(estimator, "classes_", [])) == list(range(n_classes)):
                 # The classifiers' own predict is the most probable class: one pass over the
                 # test split instead of predict + predict_proba (each a full pass).
