@@ -138,3 +138,38 @@ def test_a_compile_error_names_the_model_and_quotes_dbt(tmp_path: Path, warehous
     assert "broken_mart" in description
     assert "no_such_model" in description
     assert "Traceback" not in description
+
+
+def test_a_failing_dbt_test_fails_its_check_with_the_failing_row_count(built_marts: DbtBuild,
+                                                                       warehouse_dsn: str) -> None:
+    """A mart that breaks its key: the dbt test's check fails with dbt's failure count, the run names it."""
+    import psycopg
+
+    from orchestration.defs.marts import marts
+
+    assert built_marts.returncode == 0
+    mart = dg.AssetKey(["ml_features", "ml_pr_rework_features"])
+    check = next(k for k in marts.check_keys if k.asset_key == mart and k.name.startswith("unique_"))
+    with psycopg.connect(warehouse_dsn) as conn:  # three pull requests twice
+        conn.execute("insert into ml_features.ml_pr_rework_features "
+                     "(select * from ml_features.ml_pr_rework_features order by pull_request_id limit 3)")
+    try:
+        # Only the check runs (dbt build --select <the test>): the mart is not rebuilt over the planted rows.
+        defs = dg.Definitions(
+            assets=[marts],
+            jobs=[dg.define_asset_job("key_check", selection=dg.AssetSelection.checks(check))],
+            resources={"dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())})
+        result = defs.resolve_job_def("key_check").execute_in_process(raise_on_error=False)
+    finally:
+        with psycopg.connect(warehouse_dsn) as conn:  # back to the built mart for the other tests
+            conn.execute("delete from ml_features.ml_pr_rework_features a using ml_features.ml_pr_rework_features b "
+                         "where a.pull_request_id = b.pull_request_id and a.ctid > b.ctid")
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == check.name]
+    assert evaluation.passed is False
+    assert evaluation.metadata["dagster_dbt/failed_row_count"].value == 3  # the three duplicated keys
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    description = failure.step_failure_data.user_failure_data.description or ""  # type: ignore[union-attr]
+    assert check.name in description and "3 failing rows" in description
+    assert read_sql(warehouse_dsn, "select count(*) - count(distinct pull_request_id) as d "
+                                   "from ml_features.ml_pr_rework_features").d[0] == 0

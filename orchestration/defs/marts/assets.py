@@ -50,11 +50,12 @@ def dbt_failures(invocation: DbtCliInvocation) -> list[dict[str, Any]]:
     for result in run_results.get("results", []):
         if result.get("status") not in ("error", "fail"):
             continue
-        unique_id = result.get("unique_id", "")
+        # <resource type>.<package>.<name>[.<hash>]: data tests end in a hash, the name is the third part
+        parts = result.get("unique_id", "").split(".")
         failures.append(
             {
-                "node": unique_id.split(".")[-1] if unique_id else "?",
-                "resource_type": unique_id.split(".")[0] if unique_id else "?",
+                "node": parts[2] if len(parts) > 2 else parts[-1] or "?",
+                "resource_type": parts[0] or "?",
                 "status": result.get("status"),
                 "message": (result.get("message") or "").strip(),
                 "failing_rows": result.get("failures"),
