@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -16,7 +17,7 @@ from tests.conftest import LoadedWarehouse
 def test_a_partitioned_job_runs_through_the_forkserver_executor(warehouse: LoadedWarehouse, tmp_path: Path) -> None:
     """`dagster job execute` runs the job with its own executor: steps fork from a server that
     preloaded orchestration.definitions, as every scheduled or sensor run does."""
-    day = warehouse.window.end.replace(day=1) if warehouse.window.end.day > 2 else warehouse.window.start
+    day = warehouse.window.end - timedelta(days=2)
     dagster = str(Path(sys.executable).with_name("dagster"))
     environment = {**os.environ, "DAGSTER_HOME": str(tmp_path)}  # a persistent (SQLite) instance of its own
     done = subprocess.run(
