@@ -10,7 +10,7 @@ import pytest
 from orchestration.defs.marts.translator import MartsTranslator
 from orchestration.defs.ml import defs
 from orchestration.defs.ml.assets import build_model_asset
-from orchestration.defs.ml.predictions import PR_REWORK, SCORE_TABLES, UNIFIED_ISSUES
+from orchestration.defs.ml.predictions import PR_REWORK, SCORE_TABLES, UNIFIED_ISSUES, log_name
 from orchestration.defs.ml.specs import ALL_MODELS, ANOMALY, COMPLEXITY, MODELS, REWORK, TRAJECTORY, UNIFIED
 from orchestration.resources import postgres_resources
 from tests.ml_assets.conftest import MLWarehouse, materialization_metadata, run_dbt
@@ -178,6 +178,15 @@ def test_unified_score_table_one_row_per_open_work_item_all_logged(trained: dg.E
     assert all(set(features) == set(UNIFIED.features) for _, features in logged)
     table = [r[0] for r in q("SELECT predicted_lead_time_seconds FROM ml.unified_issue_predictions")]
     assert sorted(round(value) for value, _ in logged) == sorted(round(value) for value in table)
+    # ...and its other two outputs under <project>:<target>, as the score table shows them
+    for target, column, shown in (("story_points", "predicted_story_points", lambda v: round(max(v, 0), 1)),
+                                  ("rework_indicator", "rework_score", lambda v: round(min(max(v, 0), 1), 4))):
+        name = log_name(UNIFIED, target)
+        values = [r[0] for r in q("SELECT prediction_value FROM ml.ml_prediction_log WHERE model_name = %s AND"
+                                  " created_at = (SELECT max(created_at) FROM ml.ml_prediction_log"
+                                  " WHERE model_name = %s)", (name, name))]
+        stored = [r[0] for r in q(f"SELECT {column} FROM ml.unified_issue_predictions")]  # noqa: S608
+        assert sorted(shown(v) for v in values) == pytest.approx(sorted(stored)), target
 
 
 def test_feature_mart_tests_pass_with_open_rows(ml_warehouse: MLWarehouse) -> None:

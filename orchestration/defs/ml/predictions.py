@@ -9,8 +9,10 @@
 Each reads the rows to score from its feature mart (``needs_scoring``, or every row of
 the complexity mart), so features are computed in one place, dbt. Every prediction is
 also appended to ``ml.ml_prediction_log`` with its input features, which the anomaly
-detector learns from: one log row per scored row, valued by the model's first output
-(for the unified model its lead time, the output its health checks watch too).
+detector learns from: one log row per scored row and output. The first output is logged
+under the project's name (for the unified model its lead time, the output its health
+checks watch); the unified model's story points and rework score under
+``<project>:story_points`` and ``<project>:rework_indicator``.
 """
 
 from __future__ import annotations
@@ -253,6 +255,11 @@ def predict_outputs(ml: PostgresML, spec: ModelSpec, features: pd.DataFrame) -> 
     return np.asarray(ml.predict_batch(spec.project, features), dtype=np.float64).reshape(len(features), -1)
 
 
+def log_name(spec: ModelSpec, target: str) -> str:
+    """``ml_prediction_log.model_name`` of a multi-target model's output other than its first."""
+    return f"{spec.project}:{target}"
+
+
 def predict_values(ml: PostgresML, spec: ModelSpec, features: pd.DataFrame) -> np.ndarray:
     """One prediction per row: the (first target's) value for regression, P(positive class) for classification."""
     return predict_outputs(ml, spec, features)[:, 0]
@@ -297,12 +304,16 @@ def score(ml: PostgresML, table: ScoreTable, read_conn: psycopg.Connection | str
     elapsed_ms = (time.perf_counter() - started) * 1000
     now = datetime.now(UTC)
     rows = table.build(frame, outputs, deployed.model_id, now)
-    predicted = outputs[:, 0]  # the logged value, as predict_values (and the drift check) see it
     per_row_ms = elapsed_ms / len(frame) if len(frame) else None
+    records = _json_records(features)
     with ml.conn.transaction():  # the scores and their log entries land together or not at all
         _replace_table(ml.conn, table, rows)
-        logged = log_predictions(ml.conn, table.spec.project, [float(v) for v in predicted],
-                                 _json_records(features), per_row_ms)
+        # The first output under the project's name (what predict_values and the drift check
+        # see); a multi-target model's other outputs under "<project>:<target>".
+        logged = log_predictions(ml.conn, table.spec.project, [float(v) for v in outputs[:, 0]], records, per_row_ms)
+        for column, target in enumerate(table.spec.targets[1:outputs.shape[1]], start=1):
+            log_predictions(ml.conn, log_name(table.spec, target), [float(v) for v in outputs[:, column]], records,
+                            per_row_ms)
     log.info("%s: %d rows scored by model %s in %.0f ms", table.qualified, len(rows), deployed.model_id, elapsed_ms)
     return ScoringResult(table, rows, deployed.model_id, logged, elapsed_ms / 1000)
 
