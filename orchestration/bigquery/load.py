@@ -231,9 +231,10 @@ def _read_source(
     payload: bytes | Path = bytes(parquet) if isinstance(parquet, bytes | bytearray | memoryview) else Path(parquet)
     expected = [f.name for f in schema]
     try:
-        names = pq.read_schema(_parquet_input(payload)).names
+        file = pq.ParquetFile(_parquet_input(payload))
     except (pa.ArrowException, OSError) as exc:  # truncated or corrupt: never uploaded
         raise BigQueryLoadError(f"unreadable Parquet ({exc}); nothing was loaded") from exc
+    names = file.schema_arrow.names
     if names != expected:
         missing = [c for c in expected if c not in names]
         unexpected = [c for c in names if c not in expected]
@@ -242,13 +243,14 @@ def _read_source(
                 f"Parquet columns do not match the schema: missing {missing}, unexpected {unexpected}"
             )
         buffer = io.BytesIO()
-        pq.write_table(pq.read_table(_parquet_input(payload)).select(expected), buffer, compression="zstd")
+        pq.write_table(file.read().select(expected), buffer, compression="zstd")
         payload = buffer.getvalue()
+        file = pq.ParquetFile(_parquet_input(payload))
     if checksum_column is not None:
         _field(schema, checksum_column)
     wanted = list(dict.fromkeys(c for c in (checksum_column, partition_field if day else None) if c))
-    table = pq.read_table(_parquet_input(payload), columns=wanted)
-    rows = pq.read_metadata(_parquet_input(payload)).num_rows
+    table = file.read(columns=wanted)
+    rows = file.metadata.num_rows
     checksum: Number | None = None
     if checksum_column is not None:
         column = table.column(checksum_column)
@@ -483,7 +485,7 @@ def replace_day_partition(
     answer when the caller already has it.
     """
     started = time.perf_counter()
-    if target is None or target.day != day:
+    if target is None or target.day != day or target.table.reference != _table_ref(client, table_id):
         target = inspect_day(client, table_id, day, schema, partition_field)
     elif partition_field and partition_field != target.partition_field:
         raise SchemaMismatchError(f"{table_id} was inspected for {target.partition_field}, not {partition_field}")
