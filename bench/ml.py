@@ -35,7 +35,6 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ml import MODEL_CACHE, PostgresML  # noqa: E402
-from ml.io import fetch_arrow  # noqa: E402
 from ml.sampling import split_indices  # noqa: E402
 from orchestration.embedded import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
 
@@ -113,8 +112,7 @@ def main() -> None:
             # The same training arrays the engine fitted on (preserve scaling: raw values).
             from psycopg import sql
 
-            table = fetch_arrow(
-                ml._impl.read_dsn,  # type: ignore[union-attr]
+            table = ml._impl.reader.fetch(  # type: ignore[union-attr]
                 sql.SQL("SELECT {} FROM bench.features").format(
                     sql.SQL(", ").join(sql.Identifier(c) for c in [*FEATURES, "y"])
                 ),

@@ -28,22 +28,10 @@ def conninfo_of(conn: psycopg.Connection) -> str:
     return make_conninfo(**params)
 
 
-def fetch_arrow(dsn: str, query: sql.Composable, render_with: psycopg.Connection) -> pa.Table:
-    """Run a read-only query over ADBC and return one Arrow table.
-
-    The session is read-only so that a caller-supplied filter can never write.
-    """
-    text = query.as_string(render_with)
-    with adbc.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
-        cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-        cur.execute(text)
-        table = cur.fetch_arrow_table()
-    log.debug("fetched %d rows x %d columns over ADBC", table.num_rows, table.num_columns)
-    return table
-
-
 class ArrowReader:
     """One read-only ADBC session reused for every read of an engine.
+
+    Read-only so that a caller-supplied filter can never write.
 
     Opening a session costs ~60 ms here (SCRAM authentication), a fifth of reading
     200,000 rows, so it is opened on first use and kept until ``close``. A session
