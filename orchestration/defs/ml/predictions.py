@@ -75,7 +75,6 @@ class ScoreTable:
     ddl: str  # columns of the score table
     # (scored rows, outputs (rows x predict_outputs columns), model id, now) -> score table rows
     build: Callable[[pd.DataFrame, np.ndarray, int, datetime], pd.DataFrame]
-    extra_upstream: tuple[AssetKey, ...] = ()  # read besides the model's own marts
 
     @property
     def qualified(self) -> str:
@@ -87,7 +86,7 @@ class ScoreTable:
 
     @property
     def upstream(self) -> tuple[AssetKey, ...]:
-        return (self.spec.asset_key, *self.spec.upstream, *self.extra_upstream)
+        return (self.spec.asset_key, *self.spec.upstream)
 
 
 def _features(spec: ModelSpec, prefix: str = "") -> str:

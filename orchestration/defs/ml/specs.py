@@ -62,10 +62,6 @@ def mart_key(model: str) -> AssetKey:
     return AssetKey([FEATURES_SCHEMA, model])
 
 
-def staging_key(model: str) -> AssetKey:
-    return AssetKey(["staging", model])
-
-
 def _select(features: tuple[str, ...], targets: tuple[str, ...], source: str, where: str | None) -> str:
     columns = ",\n    ".join((*features, *targets))
     return f"SELECT\n    {columns}\nFROM {source}" + (f"\nWHERE {where}" if where else "")
