@@ -22,8 +22,15 @@ demo: install  ## simulate, materialize the whole graph, print a summary
 ui: install  ## Dagster webserver + daemon on the platform's instance
 	$(PY) -m orchestration.cli ui
 
-test: install  ## the whole test suite against the real embedded stack
+# The date-sensitive tests (marker `calendar`) run again with "today" pinned to days calendars break on.
+CALENDAR_DAYS ?= 2027-03-01 2028-02-29 2026-12-31
+
+test: install  ## the whole test suite against the real embedded stack, then the calendar re-runs
 	$(VENV)/bin/pytest
+	@for day in $(CALENDAR_DAYS); do \
+		echo "== date-sensitive tests with PLATFORM_TODAY=$$day"; \
+		PLATFORM_TODAY=$$day $(VENV)/bin/pytest -q -m calendar || exit 1; \
+	done
 
 stop:  ## stop what the demo started (by pid)
 	@test -x $(PY) && $(PY) -m orchestration.cli down || true

@@ -8,7 +8,10 @@ Column names follow upstream (``pgml.projects``, ``pgml.snapshots``, ``pgml.mode
   new task needs no ``ALTER TYPE``;
 - the serialized estimator lives in ``pgml.models.artifact`` (bytea) instead of
   upstream's ``pgml.files``; every worker can load it, none needs a local file;
-- task ``anomaly_detection`` is an extension (upstream has none).
+- task ``anomaly_detection`` is an extension (upstream has none);
+- timestamps come from the session's clock when the caller pinned one (setting
+  ``platform.now``, as a replay of a past or future day does), else the server's, so a
+  model's age is measured on the same clock that judges it.
 """
 
 from __future__ import annotations
@@ -31,14 +34,17 @@ SAMPLINGS = ("random", "last", "stratified")
 # Serializes concurrent first-time DDL from several Dagster workers.
 _DDL_LOCK_KEY = 0x70676D6C  # "pgml"
 
+# The caller's "now" when its session pinned one, else the server's.
+_NOW = "coalesce(nullif(current_setting('platform.now', true), '')::timestamptz, clock_timestamp())"
+
 _DDL = """
 CREATE SCHEMA IF NOT EXISTS pgml;
 CREATE TABLE IF NOT EXISTS pgml.projects (
     id BIGSERIAL PRIMARY KEY,
     name TEXT NOT NULL,
     task TEXT NOT NULL CHECK (task IN ('regression', 'classification', 'anomaly_detection')),
-    created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT clock_timestamp(),
-    updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT clock_timestamp()
+    created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT __NOW__,
+    updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT __NOW__
 );
 CREATE UNIQUE INDEX IF NOT EXISTS projects_name_idx ON pgml.projects (name);
 CREATE TABLE IF NOT EXISTS pgml.snapshots (
@@ -50,8 +56,8 @@ CREATE TABLE IF NOT EXISTS pgml.snapshots (
     status TEXT NOT NULL,
     columns JSONB,
     analysis JSONB,
-    created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT clock_timestamp(),
-    updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT clock_timestamp(),
+    created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT __NOW__,
+    updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT __NOW__,
     materialized BOOLEAN DEFAULT false
 );
 CREATE TABLE IF NOT EXISTS pgml.models (
@@ -67,8 +73,8 @@ CREATE TABLE IF NOT EXISTS pgml.models (
     search TEXT,
     search_params JSONB NOT NULL DEFAULT '{}',
     search_args JSONB NOT NULL DEFAULT '{}',
-    created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT clock_timestamp(),
-    updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT clock_timestamp(),
+    created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT __NOW__,
+    updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT __NOW__,
     artifact BYTEA,
     artifact_format TEXT
 );
@@ -78,7 +84,7 @@ CREATE TABLE IF NOT EXISTS pgml.deployments (
     project_id BIGINT NOT NULL REFERENCES pgml.projects (id) ON DELETE CASCADE,
     model_id BIGINT NOT NULL REFERENCES pgml.models (id) ON DELETE CASCADE,
     strategy TEXT NOT NULL CHECK (strategy IN ('best_score', 'most_recent', 'rollback')),
-    created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT clock_timestamp()
+    created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT __NOW__
 );
 CREATE INDEX IF NOT EXISTS deployments_project_id_created_at_idx
     ON pgml.deployments (project_id, created_at);
@@ -93,7 +99,7 @@ JOIN pgml.deployments ON deployments.project_id = projects.id
 JOIN pgml.models ON models.id = deployments.model_id
 LEFT JOIN pgml.snapshots ON snapshots.id = models.snapshot_id
 ORDER BY projects.id, deployments.created_at DESC, deployments.id DESC;
-"""
+""".replace("__NOW__", _NOW)
 
 _ensured: set[tuple[str, str]] = set()
 _ensured_lock = threading.Lock()

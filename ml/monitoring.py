@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -108,11 +108,14 @@ def log_predictions(
     response_time_ms: float | Sequence[float] | None,
     anomaly_scores: Sequence[float | None] | None = None,
     client_id: int | None = None,
+    *,
+    logged_at: datetime,
 ) -> LoggedPredictions:
     """Append predictions to ``ml.ml_prediction_log`` (COPY) and raise alerts for anomalies.
 
     ``features`` are one mapping (or list) per prediction, stored as JSONB;
-    ``response_time_ms`` is one number for the batch or one per prediction.
+    ``response_time_ms`` is one number for the batch or one per prediction; ``logged_at`` is the
+    caller's clock (the platform's, which a replay may pin), stamped on every row and alert.
     """
     if len(features) != len(values):
         raise ValueError(f"{len(values)} predictions but {len(features)} feature rows")
@@ -125,7 +128,7 @@ def log_predictions(
         times = list(response_time_ms)
     ensure_monitoring_tables(conn)
     alerts = []
-    now = datetime.now(UTC)
+    now = logged_at
     with conn.transaction():
         with conn.cursor() as cur, cur.copy(
             "COPY ml.ml_prediction_log (model_name, prediction_value, input_features, anomaly_score, is_anomaly,"

@@ -6,9 +6,9 @@ import argparse
 import logging
 import os
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
-from orchestration.settings import ENVIRONMENT, SECRET_VARIABLES, load_settings
+from orchestration.settings import ENVIRONMENT, SECRET_VARIABLES, load_settings, today
 
 log = logging.getLogger("platform")
 
@@ -45,7 +45,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from orchestration.stack import stack_up
 
     settings = stack_up()
-    end = date.fromisoformat(args.end_date) if args.end_date else datetime.now(UTC).date()
+    end = date.fromisoformat(args.end_date) if args.end_date else today()
     report = simulate(settings.app_dsn, seed=args.seed, scale=args.scale, days=args.days, end_date=end,  # type: ignore[arg-type]
                       defects=args.defect_rate)
     from orchestration.demo import write_simulator_report
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--scale", default=settings.scale)
     simulate.add_argument("--days", type=int, default=settings.days)
     simulate.add_argument("--seed", type=int, default=settings.seed)
-    simulate.add_argument("--end-date", help="exclusive end of the history (default: today, UTC)")
+    simulate.add_argument("--end-date", help="exclusive end of the history (default: the platform's today, UTC)")
     simulate.add_argument("--defect-rate", type=float, default=None, help="rate per defect kind (default 0.001)")
     simulate.add_argument("--live", action="store_true", help="then keep appending rows for 'today'")
     simulate.add_argument("--interval", type=float, default=5.0, help="seconds between live batches")
@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def default_window(days: int) -> tuple[date, date]:
     """The last ``days`` complete UTC days: [today - days, today)."""
-    today = datetime.now(UTC).date()
-    return today - timedelta(days=days), today
+    end = today()
+    return end - timedelta(days=days), end
 
 
 if __name__ == "__main__":

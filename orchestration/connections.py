@@ -6,16 +6,39 @@ import logging
 import os
 import time
 from collections.abc import Mapping
+from datetime import datetime
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from orchestration.settings import mask_dsn
+from orchestration.settings import now as platform_now
 
 log = logging.getLogger(__name__)
 
 # Every session of the platform renders values the same way (checksums compare text).
 SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=1"
+
+
+# The platform's clock inside PostgreSQL: SQL that asks for "now" reads this session setting,
+# set from ``settings.now()`` by ``pin_clock``, so a pinned PLATFORM_TODAY reaches the rules too.
+# Unset (a missing pin) is an error, not a silent fall-back to the server's clock.
+CLOCK_SETTING = "platform.now"
+CLOCK_SQL = f"current_setting('{CLOCK_SETTING}')::timestamptz"
+# For views a person may also read from psql: the server's clock when no session pinned one.
+CLOCK_OR_SERVER_SQL = f"coalesce(nullif(current_setting('{CLOCK_SETTING}', true), '')::timestamptz, now())"
+
+
+def pin_clock(conn: psycopg.Connection, now: datetime | None = None) -> datetime:
+    """Give the session the platform's "now"; returns it."""
+    now = now or platform_now()
+    conn.execute("SELECT set_config(%s, %s, false)", (CLOCK_SETTING, now.isoformat()))
+    return now
+
+
+def clock_option(now: datetime) -> str:
+    """The same as a libpq ``options`` entry, for connections that others open (Great Expectations)."""
+    return f"-c {CLOCK_SETTING}={now.isoformat()}"
 
 
 class DatabaseUnreachableError(RuntimeError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,7 @@ ENVIRONMENT: dict[str, str] = {
     "PLATFORM_DAGSTER_DSN": "database for Dagster run, event-log and schedule storage",
     "PLATFORM_READER_STATEMENT_TIMEOUT": "statement timeout of the read-only role (default 300s)",
     "PLATFORM_PARTITION_START": "first daily partition (default 2024-01-01)",
+    "PLATFORM_TODAY": "pins the platform's clock: a day (YYYY-MM-DD) or an instant (ISO 8601); default: the real UTC clock",
     "PLATFORM_SEED": "simulator seed (default 7)",
     "PLATFORM_SCALE": "simulator scale: tiny | small | medium | full (default small)",
     "PLATFORM_DAYS": "simulated history window in days (default 90)",
@@ -53,6 +55,58 @@ def mask_dsn(dsn: str) -> str:
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+# ---- the platform's one clock ------------------------------------------------------------------
+# Every "what is today / now" of the platform (simulator end date, demo window, archive
+# tiers, late-arrival and not-future rules, retraining age, schedules' partitions) asks
+# these two functions, so a day can be pinned and replayed with PLATFORM_TODAY.
+
+TODAY_VARIABLE = "PLATFORM_TODAY"
+
+
+def pinned_clock() -> date | datetime | None:
+    """What ``PLATFORM_TODAY`` pins: a day, an instant (UTC), or nothing (the real clock)."""
+    value = _env(TODAY_VARIABLE)
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{TODAY_VARIABLE}={value!r} is neither a day (YYYY-MM-DD) nor an ISO 8601 instant "
+                         "(YYYY-MM-DDTHH:MM:SS+00:00)") from None
+    return instant.astimezone(UTC) if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def now() -> datetime:
+    """The platform's "now" (aware, UTC).
+
+    With ``PLATFORM_TODAY`` set to a day, that day at the real clock's time of day (time still
+    moves, so freshness and live data behave); set to an instant, exactly that instant.
+    """
+    real = datetime.now(UTC)
+    pinned = pinned_clock()
+    if pinned is None:
+        return real
+    if isinstance(pinned, datetime):
+        return pinned
+    return datetime.combine(pinned, real.timetz())
+
+
+def clock_offset_days() -> int:
+    """How many days the platform's today is ahead of (or, negative, behind) the real UTC day."""
+    return (today() - datetime.now(UTC).date()).days
+
+
+def today(at: datetime | None = None) -> date:
+    """The platform's "today" (a UTC day): the pinned day, else the UTC day of ``at`` (a schedule's
+    tick time) or of the real clock."""
+    if at is not None and pinned_clock() is None:
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).date()
+    return now().date()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from datetime import date
 import psycopg
 from dagster import MetadataValue
 
+from orchestration.connections import CLOCK_SQL, pin_clock
 from orchestration.defs.raw.catalog import (
     EXTRACTED_AT_COLUMN,
     PARTITION_DATE_COLUMN,
@@ -76,6 +77,7 @@ def quarantine_window(conn: psycopg.Connection, table: str, start: date | None, 
     """Re-apply the quarantine rules to a window of ``raw.<table>`` (inside the caller's transaction)."""
     suite = RAW_SUITES[table]
     ensure_quality_objects(conn)
+    pin_clock(conn)
     columns = ensure_quarantine_table(conn, table)
     rules, skipped = applicable_rules(conn, suite)
     raw, quarantine = ident(RAW_SCHEMA, table), ident(QUARANTINE_SCHEMA, table)
@@ -161,6 +163,7 @@ def release(conn: psycopg.Connection, table: str, rule: str | None = None, ids: 
     if rule is not None:
         suite.rule(rule)  # a typo must not release nothing silently
     ensure_quality_objects(conn)
+    pin_clock(conn)
     if not relation_exists(conn, QUARANTINE_SCHEMA, table):
         return ReleaseResult(table, 0)
     # the same lock as the raw load: a release never interleaves with a reload of the table
@@ -190,7 +193,7 @@ def release(conn: psycopg.Connection, table: str, rule: str | None = None, ids: 
             RETURNING q.*
         )
         INSERT INTO {raw} ({column_list}, {ident(EXTRACTED_AT_COLUMN)})
-        SELECT {column_list}, now() FROM moved
+        SELECT {column_list}, {CLOCK_SQL} FROM moved
     """).rowcount  # noqa: S608 - own identifiers
     # rows that still fail keep their place, with the rules they break today
     conn.execute(f"UPDATE {quarantine} AS q SET _rules = _release.still FROM _release "  # noqa: S608

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from orchestration.connections import CLOCK_SQL
 from orchestration.defs.raw.catalog import PARTITION_DATE_COLUMN, RAW_SCHEMA, SOURCE_TABLES, SourceTable
 from orchestration.simulator.marketplace import INDUSTRIES
 from quality import policy
@@ -105,7 +106,7 @@ class Rule:
         if self.kind == "greater_than":
             return f"{col} <= {prefix}{ident(self.columns[1])}"
         if self.kind == "not_future":
-            return f"{col} > now() + interval '{int(policy.FUTURE_SKEW.total_seconds())} seconds'"
+            return f"{col} > {CLOCK_SQL} + interval '{int(policy.FUTURE_SKEW.total_seconds())} seconds'"
         if self.kind == "valid_json":
             return f"({col} IS NOT NULL AND NOT {ident(QUALITY_SCHEMA, 'is_valid_json')}({col}))"
         if self.kind == "unique_latest":

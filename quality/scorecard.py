@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import psycopg
 
+from orchestration.connections import pin_clock
 from orchestration.defs.raw.catalog import PARTITION_DATE_COLUMN
 from quality import policy
 from quality.quarantine import applicable_rules
@@ -95,6 +96,7 @@ def compute_scorecard(warehouse_dsn: str, day: date) -> list[Score]:
     """Score every raw table for ``day`` and replace that day in ``quality.scorecard``."""
     with psycopg.connect(warehouse_dsn) as conn:
         ensure_scorecard_table(conn)
+        pin_clock(conn)
         scores = [s for suite in RAW_SUITES.values() for s in score_table(conn, suite, day)]
         conn.execute(f"DELETE FROM {SCORECARD_TABLE} WHERE day = %s", (day,))  # noqa: S608
         with conn.cursor() as cur:

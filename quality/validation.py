@@ -23,13 +23,14 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from orchestration.connections import sqlalchemy_url
+from orchestration.connections import clock_option, sqlalchemy_url
+from orchestration.settings import now as platform_now
 from quality import policy
 from quality.rules import QUALITY_SCHEMA, Rule, TableSuite, ident
 from quality.warehouse import (
@@ -111,10 +112,12 @@ def _prepare(warehouse_dsn: str, suite: TableSuite) -> tuple[str, dict[str, str]
     return view, skipped
 
 
-def _window_options(start: date | None, end: date | None) -> str:
+def _session_options(start: date | None, end: date | None, now: datetime) -> str:
+    """The batch's window and the platform's clock, as settings of the validating connection."""
+    options = clock_option(now)
     if start is None or end is None:
-        return ""
-    return f"-c {WINDOW_START_SETTING}={start.isoformat()} -c {WINDOW_END_SETTING}={end.isoformat()}"
+        return options
+    return f"{options} -c {WINDOW_START_SETTING}={start.isoformat()} -c {WINDOW_END_SETTING}={end.isoformat()}"
 
 
 def fetch_samples(warehouse_dsn: str, suite: TableSuite, view: str, rule: Rule, options: str) -> list[Any]:
@@ -125,7 +128,7 @@ def fetch_samples(warehouse_dsn: str, suite: TableSuite, view: str, rule: Rule, 
         column, predicate = ident(rule.column), str(rule.violation_sql(None, suite))
     else:
         return []
-    with psycopg.connect(warehouse_dsn, options=options or None) as conn:
+    with psycopg.connect(warehouse_dsn, options=options) as conn:
         rows = conn.execute(
             f"SELECT {column} FROM {ident(QUALITY_SCHEMA, view)} WHERE {predicate} LIMIT {policy.SAMPLE_VALUES}"  # noqa: S608
         ).fetchall()
@@ -147,7 +150,7 @@ def validate_suite(
     if suite.partitioned and (start is None or end is None):
         raise ValueError(f"{suite.suite_name} is partitioned: validate a window [start, end)")
     view, skipped = _prepare(warehouse_dsn, suite)
-    now = datetime.now(UTC)
+    now = platform_now()
     outcomes: dict[str, RuleOutcome] = {}
     expectations = []
     for rule in suite.rules:
@@ -164,14 +167,14 @@ def validate_suite(
         expectations.append(expectation)
 
     docs_url = None
-    options = _window_options(start, end)
+    options = _session_options(start, end, now)
     if expectations:
         import great_expectations as gx
 
         context = _gx_context(sqlalchemy_url(warehouse_dsn), data_docs_dir)
         source = context.data_sources.add_postgres(
             "warehouse", connection_string="${" + _URL_VARIABLE + "}",
-            kwargs={"connect_args": {"options": options}} if options else {})
+            kwargs={"connect_args": {"options": options}})
         asset = source.add_table_asset(name=suite.suite_name, table_name=view, schema_name=QUALITY_SCHEMA)
         batch_definition = asset.add_batch_definition_whole_table(f"{start}..{end}" if start else "snapshot")
         run = _run(context, gx, batch_definition, suite, expectations,

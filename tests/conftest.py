@@ -12,12 +12,18 @@ from pathlib import Path
 
 import pytest
 
+# The session's "today" is pinned before any platform module computes partitions from it:
+# PLATFORM_TODAY when given (replaying a day), else the real UTC day at start, so a run that
+# crosses midnight keeps one calendar. Child processes (run workers, crash targets) inherit it.
+os.environ.setdefault("PLATFORM_TODAY", datetime.now(UTC).date().isoformat())
+
 import orchestration.defs.quality  # noqa: F401 - installs the quarantine into every raw load, as in production
 from orchestration.defs.raw.assets import run_after_load_hooks
 from orchestration.defs.raw.catalog import SOURCE_TABLES
 from orchestration.defs.raw.extract import Window, extract_table
 from orchestration.embedded import ensure_environment, stop_postgres
 from orchestration.settings import Settings
+from orchestration.settings import today as platform_today
 from orchestration.simulator import SimulationReport, simulate
 
 TINY_DAYS = 30
@@ -71,7 +77,7 @@ class LoadedWarehouse:
 @pytest.fixture(scope="session")
 def warehouse(platform: Settings) -> LoadedWarehouse:
     """The app database filled by the simulator at the tiny scale, and every raw table extracted."""
-    end = datetime.now(UTC).date()
+    end = platform_today()
     # 1% per defect kind: every kind lands on rows that are otherwise valid too
     report = simulate(platform.app_dsn, seed=7, scale="tiny", days=TINY_DAYS, end_date=end,  # type: ignore[arg-type]
                       defects=TINY_DEFECT_RATE)

@@ -1,9 +1,12 @@
 """The shared `warehouse` fixture: simulated app data extracted to raw, bad rows quarantined, counts reconciled."""
 
 import psycopg
+import pytest
 
 from orchestration.simulator import SIMULATED_TABLES
 from tests.conftest import LoadedWarehouse
+
+pytestmark = pytest.mark.calendar  # the simulated window ends today
 
 
 def test_every_simulated_row_is_in_raw_or_quarantine(warehouse: LoadedWarehouse) -> None:

@@ -87,6 +87,7 @@ class ProvisioningDeps:
     max_rows: int = 250_000
     statement_timeout_ms: int = 30_000
     before_node: NodeHook | None = None  # called before each node runs (metrics, tests' crash points)
+    today: Callable[[], date] = field(default=lambda: datetime.now(UTC).date())  # the caller's clock
     node_runs: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -136,7 +137,7 @@ def data_modeling_node(state: ProvisioningState, deps: ProvisioningDeps) -> dict
     request_id = state["request_id"]
     dataset = dataset_name(request_id)
     outcome = design_schema(request_id=request_id, profile=_profile(state), dataset=dataset, provider=deps.provider)
-    anchor = datetime.now(UTC).date()
+    anchor = deps.today()
     plan = DataPlan(deps.work_dir / str(request_id), request_id, anchor, deps.row_scale, deps.max_rows)
     files = generate_dataset(outcome.schema, plan.folder, request_id=request_id, anchor=anchor,
                              row_scale=plan.row_scale, max_rows=plan.max_rows)

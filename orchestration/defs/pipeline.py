@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, build_schedule_from_partitioned_job, define_asset_job
+from dagster import AssetSelection, RunRequest, ScheduleEvaluationContext, define_asset_job, schedule
 
-from orchestration.partitions import daily_partitions
+from orchestration.partitions import daily_partitions, previous_day
 
 # Everything that moves with the day: raw extraction (facts for the day, dimension
 # snapshots), dbt staging and marts (incremental by day) and the quality scorecard.
@@ -23,5 +23,9 @@ daily_pipeline_job = define_asset_job(
     tags={"platform/pipeline": "daily"},
 )
 
-# 02:00 UTC, for the day that just ended.
-daily_pipeline_schedule = build_schedule_from_partitioned_job(daily_pipeline_job, hour_of_day=2, minute_of_hour=0)
+
+@schedule(job=daily_pipeline_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
+          name="daily_pipeline_job_schedule")
+def daily_pipeline_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """02:00 UTC: the day that just ended, on the platform's clock."""
+    return RunRequest(partition_key=previous_day(context.scheduled_execution_time).isoformat())

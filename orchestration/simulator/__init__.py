@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 import psycopg
 
 from orchestration.db.migrate import upgrade
+from orchestration.settings import today
 from orchestration.simulator import agentgrid, engineering, marketplace, telemetry
 from orchestration.simulator.context import SimContext
 from orchestration.simulator.defects import DEFECTS, defect_rates
@@ -67,7 +68,7 @@ def generate(*, seed: int, scale: str, days: int, end_date: date,
 def simulate(app_dsn: str, *, seed: int = 7, scale: str = "small", days: int = 90, end_date: date | None = None,
              defects: dict[str, float] | float | None = None) -> SimulationReport:
     """Replace the simulated tables of the app database with ``days`` of history ending before ``end_date``."""
-    end_date = end_date or datetime.now(UTC).date()
+    end_date = end_date or today()
     upgrade(app_dsn)
     tables, report = generate(seed=seed, scale=scale, days=days, end_date=end_date, defects=defects)
     with psycopg.connect(app_dsn) as conn:

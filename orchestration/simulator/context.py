@@ -52,13 +52,22 @@ class SimContext:
         offsets = rng.integers(0, 86_400_000_000, size=starts.size) * 1000  # microseconds -> ns
         return pd.Series(pd.to_datetime(np.sort(starts + offsets), utc=True))
 
-    def sample_rows(self, stream: str, n: int, kind: str) -> np.ndarray:
-        """Indices of rows that get defect ``kind`` (rate from the catalogue settings)."""
+    def sample_rows(self, stream: str, n: int, kind: str, eligible: np.ndarray | None = None) -> np.ndarray:
+        """Indices of rows that get defect ``kind`` (rate from the catalogue settings, of all ``n`` rows).
+
+        ``eligible`` (a boolean mask) limits the choice to rows that can carry the defect, so
+        what the report counts as planted is what the data holds, whatever the window's dates.
+        """
         rate = self.rates.get(kind, 0.0)
         if rate <= 0 or n == 0:
             return np.array([], dtype=int)
         rng = self.rng(f"defect:{kind}:{stream}")
         count = max(1, int(round(n * rate)))
-        picked = np.sort(rng.choice(n, size=min(count, n), replace=False))
+        if eligible is None:
+            picked = np.sort(rng.choice(n, size=min(count, n), replace=False))
+        else:
+            candidates = np.flatnonzero(eligible)
+            picked = np.sort(candidates[rng.choice(len(candidates), size=min(count, len(candidates)),
+                                                   replace=False)])
         self.planted[f"{kind}:{stream}"] = self.planted.get(f"{kind}:{stream}", 0) + len(picked)
         return picked

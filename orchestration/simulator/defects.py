@@ -38,7 +38,7 @@ DEFECTS: tuple[DefectKind, ...] = (
     DefectKind("future_timestamp", "tasks", "completed_at", "timestamps are not in the future",
                "tasks.completed_at set 30-400 days after the simulated window"),
     DefectKind("late_arriving", "tasks", "updated_at", "rows do not change after their partition day",
-               "tasks updated (rating and status changed) 2-10 days after the day they were created"),
+               "tasks updated (rating changed) 2-10 days after they were created, inside the simulated window"),
     DefectKind("malformed_json", "tasks", "payload", "payloads are valid JSON",
                "tasks.payload (also chat_messages.metadata) truncated into invalid JSON"),
 )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import UTC, datetime
 
 import numpy as np
 import psycopg
 
+from orchestration.settings import now as platform_now
 from orchestration.simulator.agentgrid import LLM_MODELS
 from orchestration.simulator.scales import get_scale
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def append_batch(conn: psycopg.Connection, rng: np.random.Generator, tasks: int, messages: int) -> dict[str, int]:
     """Insert one batch of tasks, chat messages and their LLM usage, stamped now."""
-    now = datetime.now(UTC)
+    now = platform_now()
     agents = [a for (a,) in conn.execute("SELECT id FROM agents WHERE status = 'active'")]
     customers = conn.execute("SELECT max(id) FROM customers").fetchone()[0] or 1  # type: ignore[index]
     sessions = conn.execute("SELECT id, agent_id, user_id FROM chat_sessions ORDER BY id DESC LIMIT 50").fetchall()

@@ -19,6 +19,8 @@ SPECIALTIES = (
 )
 TASK_STATUSES = np.array(["completed", "failed", "in_progress", "cancelled"])
 CHANNELS = np.array(["web", "api", "slack", "email"])
+# A late row changes at least 2 days after it was created; it needs a little more room before the window ends.
+LATE_ROOM_DAYS = 2.5
 
 
 def generate(ctx: SimContext) -> dict[str, pd.DataFrame]:
@@ -146,12 +148,13 @@ def _plant_task_defects(ctx: SimContext, tasks: pd.DataFrame, n_agents: int) -> 
     tasks.loc[rows, "status"] = "completed"
     rows = ctx.sample_rows("tasks", n, "malformed_json")
     tasks.loc[rows, "payload"] = tasks.payload.iloc[rows].str.slice(0, 12).to_numpy()
-    # Late rows: changed 2-10 days after their day (only where that is still inside the window).
-    rows = ctx.sample_rows("tasks", n, "late_arriving")
-    late = tasks.created_at.iloc[rows] + pd.to_timedelta(rng.integers(2, 11, len(rows)), unit="D")
-    keep = rows[(late < ctx.end).to_numpy()]
-    tasks.loc[keep, "updated_at"] = late[(late < ctx.end).to_numpy()].to_numpy()
-    tasks.loc[keep, "rating"] = rng.integers(1, 6, len(keep)).astype(float)
+    # Late rows: changed 2-10 days after they were created, never past the window's end, so
+    # only rows created at least LATE_ROOM before the end can be late (on any end date).
+    room = ((ctx.end - tasks.created_at).dt.total_seconds() / 86_400).to_numpy()
+    rows = ctx.sample_rows("tasks", n, "late_arriving", eligible=room > LATE_ROOM_DAYS)
+    delay = rng.uniform(2.0, np.minimum(room[rows], 10.0))
+    tasks.loc[rows, "updated_at"] = (tasks.created_at.iloc[rows] + pd.to_timedelta(delay, unit="D")).to_numpy()
+    tasks.loc[rows, "rating"] = rng.integers(1, 6, len(rows)).astype(float)
     # Duplicates: a client retry re-sends an existing task_ref as a new row, updated later.
     rows = ctx.sample_rows("tasks", n, "duplicate_natural_key")
     if len(rows) == 0:

@@ -2,15 +2,17 @@
 
 The session ``warehouse`` fixture only covers the last 30 days (all hot). Each scratch
 database gets ``raw.tasks``, ``raw.chat_messages`` and ``raw.llm_usage`` with the same
-column types, holding the original rows (hot) plus copies moved back by whole months (ids
-offset so they stay unique), so warm and cold months exist.
+column types, holding the original rows (hot) plus copies moved back by whole months and
+a few days (ids offset so they stay unique), so warm and cold months exist. The extra days
+put the middle of a month at the copies' end: on any "today" each shifted copy spans two
+calendar months (on the 1st, the 30 days alone would fill exactly one).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -57,7 +59,14 @@ def _columns(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def create_scratch_warehouse(settings: Settings, shifts: tuple[int, ...]) -> ScratchWarehouse:
+def days_past_mid_month(day: date) -> int:
+    """Days from the latest 15th on or before ``day`` to ``day``."""
+    mid = day.replace(day=15) if day.day >= 15 else (day.replace(day=1) - timedelta(days=1)).replace(day=15)
+    return (day - mid).days
+
+
+def create_scratch_warehouse(settings: Settings, shifts: tuple[int, ...], window_end: date) -> ScratchWarehouse:
+    """``window_end``: the (exclusive) end of the session warehouse's window, the platform's today."""
     name = f"archive_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(_superuser_dsn(settings), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(OWNER_ROLE)))
@@ -71,13 +80,13 @@ def create_scratch_warehouse(settings: Settings, shifts: tuple[int, ...]) -> Scr
                 sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in columns)))
             target.execute(sql.SQL("CREATE INDEX ON {} (_partition_date)").format(sql.Identifier("raw", table)))
             for shift in (0, *shifts):
-                _copy_shifted(source, target, table, columns, shift)
+                _copy_shifted(source, target, table, columns, shift, days_past_mid_month(window_end) if shift else 0)
     return ScratchWarehouse(dsn, name, shifts)
 
 
 def _copy_shifted(source: psycopg.Connection, target: psycopg.Connection, table: str,
-                  columns: list[tuple[str, str]], months: int) -> None:
-    back = sql.Literal(f"{months} months")
+                  columns: list[tuple[str, str]], months: int, days: int) -> None:
+    back = sql.Literal(f"{months} months {days} days")
     expressions = []
     for column, kind in columns:
         ident = sql.Identifier(column)

@@ -28,10 +28,12 @@ from orchestration.defs.archive.policy import next_month, tier_for
 from orchestration.defs.archive.query import archive_query
 from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME
 from orchestration.defs.raw.extract import Window
+from orchestration.settings import today as platform_today
 from tests.archive.conftest import COLD_SHIFT, WARM_SHIFTS
 from tests.archive.scratch import ScratchWarehouse, counted_rows, files_under, raw_rows
 
-pytestmark = pytest.mark.usefixtures("scratch")
+pytestmark = [pytest.mark.usefixtures("scratch"),
+              pytest.mark.calendar]  # which months are warm or cold depends on today
 
 
 def _fingerprint(dsn: str, table: str, month: date) -> tuple[int, str]:
@@ -89,7 +91,7 @@ def test_archive_moves_a_warm_month_to_verified_typed_parquet_once(scratch: Scra
 
 
 def test_a_month_in_the_hot_window_is_refused(scratch: ScratchWarehouse, archive_url: str) -> None:
-    month = date.today().replace(day=1)
+    month = platform_today().replace(day=1)
     with pytest.raises(HotMonthError, match="hot window"):
         archive_month("tasks", month, warehouse_dsn=scratch.dsn, archive_url=archive_url)
     assert files_under(archive_url) == []

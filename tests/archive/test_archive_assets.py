@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from dagster import AssetKey, DagsterInstance, build_schedule_context, materialize
@@ -14,9 +14,12 @@ from orchestration.defs.archive.commands import add_commands
 from orchestration.defs.raw.assets import raw_assets
 from orchestration.partitions import monthly_partitions
 from orchestration.resources import PostgresResource
+from orchestration.settings import today as platform_today
 from tests.archive.conftest import WARM_SHIFTS
 from tests.archive.scratch import ScratchWarehouse, raw_rows
 from tests.conftest import LoadedWarehouse
+
+pytestmark = pytest.mark.calendar  # which months are warm or cold depends on today
 
 
 def _asset(key: list[str]):  # type: ignore[no-untyped-def]
@@ -46,7 +49,7 @@ def test_asset_archives_a_month_and_skips_a_hot_one(scratch: ScratchWarehouse, a
     assert metadata["rows"].value > 0 and metadata["bytes"].value > 0
     assert raw_rows(scratch.dsn, "llm_usage", month) == []
 
-    hot = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1).isoformat()  # newest partition
+    hot = (platform_today().replace(day=1) - timedelta(days=1)).replace(day=1).isoformat()  # newest partition
     skipped = materialize([_asset(["archive", "llm_usage"])], partition_key=hot, resources=resources,
                           instance=instance)
     assert skipped.success and skipped.get_asset_materialization_events() == []
@@ -71,7 +74,9 @@ def test_raw_asset_refuses_to_reextract_an_archived_month(warehouse: LoadedWareh
     assert failure is not None and "overlaps archived month" in failure.to_string()
 
 
-def test_monthly_schedule_asks_for_the_month_leaving_the_hot_window_and_the_one_turning_cold() -> None:
+def test_monthly_schedule_asks_for_the_month_leaving_the_hot_window_and_the_one_turning_cold(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLATFORM_TODAY")  # the tick's own day decides
     context = build_schedule_context(scheduled_execution_time=datetime(2026, 12, 1, 4, tzinfo=UTC))
     requests = list(archive_monthly_schedule(context))  # type: ignore[arg-type]
     assert [(r.partition_key, r.tags["archive/tier"]) for r in requests] == [  # type: ignore[union-attr]

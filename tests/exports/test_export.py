@@ -175,11 +175,13 @@ def test_definitions_and_resource_resolution(monkeypatch: pytest.MonkeyPatch) ->
     assert os.environ["BIGQUERY_PROJECT"] == "acme-prod"
 
 
-def test_daily_schedule_waits_for_the_marts() -> None:
+@pytest.mark.calendar
+def test_daily_schedule_waits_for_the_marts(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime
 
     from dagster import AssetMaterialization
 
+    monkeypatch.delenv("PLATFORM_TODAY")  # the tick's own day decides
     when = datetime(2026, 3, 4, 3, 30, tzinfo=UTC)
     with instance_for_test() as instance:
         skipped = list(exports_daily_schedule(build_schedule_context(instance, scheduled_execution_time=when)))  # type: ignore[arg-type]

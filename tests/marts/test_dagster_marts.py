@@ -13,6 +13,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.defs.marts.dbt_env import dbt_environment
 from orchestration.defs.marts.project import DBT_PROJECT_DIR, dbt_executable
 from orchestration.defs.raw.catalog import SOURCE_TABLES
+from orchestration.settings import today as platform_today
 from tests.marts.conftest import DbtBuild, read_sql
 
 MART_GROUPS = {"marts", "ml_features", "exports"}
@@ -79,7 +80,8 @@ def test_a_partition_run_replaces_its_day_exactly(built_marts: DbtBuild, warehou
     from orchestration.defs.marts import daily_marts
 
     assert built_marts.returncode == 0
-    day = read_sql(warehouse_dsn, "select max(day) as day from marts.agent_analytics where day < current_date - 1").day[0]
+    day = read_sql(warehouse_dsn, "select max(day) as day from marts.agent_analytics "
+                   f"where day < '{platform_today() - timedelta(days=1)}'").day[0]
     full_build = _snapshot(warehouse_dsn, day)
     totals = read_sql(warehouse_dsn, "select count(*) as n from marts.customer_churn_features").n[0]
     resources = {"dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())}

@@ -14,6 +14,7 @@ from ml import (
     log_predictions,
     severity_for,
 )
+from orchestration.settings import now as platform_now
 from tests.ml.conftest import load_table
 
 WORDS = ["refactor", "login", "page", "button", "report", "export", "cache", "typo", "docs", "query"]
@@ -138,6 +139,7 @@ def test_log_predictions_writes_log_and_alerts(warehouse: psycopg.Connection) ->
         features=[{"comment_count": 1}, {"comment_count": 4}, [1.0, 2.0]],
         response_time_ms=12.4,
         anomaly_scores=[-0.2, -0.6, -0.9],
+        logged_at=platform_now(),
     )
     assert (result.logged, result.anomalies, result.alerts) == (3, 2, 2)
     rows = warehouse.execute(

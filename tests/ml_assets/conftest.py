@@ -15,7 +15,6 @@ import os
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -32,6 +31,7 @@ from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME
 from orchestration.defs.raw.extract import extract_table
 from orchestration.resources import PostgresResource
 from orchestration.settings import Settings
+from orchestration.settings import today as platform_today
 from orchestration.simulator import engineering
 from orchestration.simulator.context import SimContext
 from orchestration.simulator.defects import defect_rates
@@ -91,7 +91,7 @@ def ml_warehouse(platform: Settings, scratch_database: Callable[[str], str],
     upgrade(app_dsn)
     # The engineering generator alone: its random streams are named, so its rows (and
     # ceilings) are exactly those of a full `simulate(seed=7, scale="small", days=90)`.
-    context = SimContext(seed=SEED, scale=get_scale(SCALE), days=DAYS, end_date=datetime.now(UTC).date(),
+    context = SimContext(seed=SEED, scale=get_scale(SCALE), days=DAYS, end_date=platform_today(),
                          rates=defect_rates(None))
     tables, ceilings = engineering.generate(context)
     with psycopg.connect(app_dsn) as conn:

@@ -13,6 +13,7 @@ from orchestration.defs.ml.assets import build_model_asset
 from orchestration.defs.ml.predictions import PR_REWORK, SCORE_TABLES, UNIFIED_ISSUES, log_name
 from orchestration.defs.ml.specs import ALL_MODELS, ANOMALY, COMPLEXITY, MODELS, REWORK, TRAJECTORY, UNIFIED
 from orchestration.resources import postgres_resources
+from orchestration.settings import now as platform_now
 from tests.ml_assets.conftest import MLWarehouse, materialization_metadata, run_dbt
 
 log = logging.getLogger(__name__)
@@ -157,8 +158,8 @@ def test_unified_score_table_one_row_per_open_work_item_all_logged(trained: dg.E
         "SELECT issues.id FROM raw.issues AS issues"
         " JOIN raw.statuses AS statuses ON statuses.id = issues.status_id"
         " JOIN raw.issuetypes AS types ON types.id = issues.issuetype_id"
-        " WHERE issues.active AND issues.created >= now() - interval '2 years'"
-        " AND statuses.category <> 'Done' AND types.original_name <> 'Epic'")}
+        " WHERE issues.active AND issues.created >= %s::timestamptz - interval '2 years'"
+        " AND statuses.category <> 'Done' AND types.original_name <> 'Epic'", (platform_now(),))}
     assert flagged == expected and len(flagged) > 0
     rows, distinct, bad = q("SELECT count(*), count(DISTINCT issue_id), count(*) FILTER (WHERE"
                             " predicted_lead_time_seconds < 0 OR predicted_story_points < 0"

@@ -15,6 +15,7 @@ from orchestration.defs.ml.checks import build_drift_check, build_model_checks
 from orchestration.defs.ml.predictions import EPIC_COMPLETION
 from orchestration.defs.ml.sensors import ml_retraining_sensor
 from orchestration.defs.ml.specs import ANOMALY, REWORK, TRAJECTORY
+from orchestration.settings import now as platform_now
 from tests.ml_assets.conftest import MLWarehouse, materialization_metadata
 
 # Labels that ignore every feature: what a model trained on broken data looks like.
@@ -45,7 +46,8 @@ def test_drift_check_and_anomaly_alerts_on_degraded_predictions(trained: dg.Exec
     seconds = float(typical) * 86400  # type: ignore[arg-type]
     shifted, wild = [3 * seconds] * 10, [60 * seconds] * 2
     with psycopg.connect(ml_warehouse.dsn, autocommit=True) as conn:
-        log_predictions(conn, TRAJECTORY.project, shifted + wild, [{"comment_count": 1}] * 12, 1)
+        log_predictions(conn, TRAJECTORY.project, shifted + wild, [{"comment_count": 1}] * 12, 1,
+                        logged_at=platform_now())
     drift_check = build_drift_check(EPIC_COMPLETION)
     drift = drift_check(**ml_warehouse.resources())
     assert not drift.passed and drift.severity == dg.AssetCheckSeverity.WARN
@@ -100,6 +102,7 @@ def fewer_rework_rows(ml_warehouse: MLWarehouse):  # type: ignore[no-untyped-def
     ml_warehouse.query(statement, (60, REWORK.project))
 
 
+@pytest.mark.calendar
 def test_sensor_skips_fresh_models_with_reasons(trained: dg.ExecuteInProcessResult, ml_warehouse: MLWarehouse,
                                                 instance: dg.DagsterInstance) -> None:
     result = _evaluate(ml_warehouse, instance)
@@ -111,6 +114,7 @@ def test_sensor_skips_fresh_models_with_reasons(trained: dg.ExecuteInProcessResu
     )
 
 
+@pytest.mark.calendar
 def test_sensor_requests_only_the_stale_model(trained: dg.ExecuteInProcessResult, ml_warehouse: MLWarehouse,
                                               instance: dg.DagsterInstance, backdated: None) -> None:
     result = _evaluate(ml_warehouse, instance)
@@ -129,6 +133,7 @@ def test_sensor_requests_only_the_stale_model(trained: dg.ExecuteInProcessResult
     assert "trained 31 days ago ≥ 30 (retraining already requested)" in (again.skip_message or "")
 
 
+@pytest.mark.calendar
 def test_sensor_requests_a_model_whose_training_data_grew(trained: dg.ExecuteInProcessResult,
                                                           ml_warehouse: MLWarehouse, instance: dg.DagsterInstance,
                                                           fewer_rework_rows: None) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import psycopg
 import pytest
 
 from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME
 from orchestration.defs.raw.extract import Window, extract_table
+from orchestration.settings import today as platform_today
 from orchestration.simulator import SimulationReport, simulate
 from quality.quarantine import quarantine_after_load
 
@@ -46,7 +47,7 @@ class ScratchStack:
 def scratch(scratch_database) -> Iterator[ScratchStack]:  # type: ignore[no-untyped-def]
     app_dsn, warehouse_dsn = scratch_database("app_quality"), scratch_database("wh_quality")
     # the history ends two days ago: nothing the simulator writes is "in the future" by accident
-    end = datetime.now(UTC).date() - timedelta(days=2)
+    end = platform_today() - timedelta(days=2)
     yield ScratchStack(app_dsn, warehouse_dsn, Window(end - timedelta(days=DAYS), end))
 
 

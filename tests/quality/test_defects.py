@@ -9,6 +9,8 @@ from orchestration.simulator.defects import DEFECTS
 from quality.rules import RAW_SUITES
 from tests.quality.conftest import ScratchStack
 
+pytestmark = pytest.mark.calendar  # the planted window ends two days before today
+
 # kind -> (table, rule) per table it is planted in; "check" kinds are reported, not quarantined.
 CAUGHT_BY = {
     "null_required": [("tasks", "customer_id_complete"), ("agents", "name_complete")],

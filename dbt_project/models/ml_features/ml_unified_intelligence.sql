@@ -10,7 +10,7 @@ with issues as (
     left join {{ ref('stg_engineering__issuetypes') }} as types on types.issuetype_id = issues.issuetype_id
     left join {{ ref('stg_engineering__statuses') }} as statuses on statuses.status_id = issues.status_id
     where issues.is_active
-        and issues.created_at >= now() - interval '2 years'
+        and issues.created_at >= {{ platform_now() }} - interval '2 years'
 ),
 
 engineers as (
@@ -37,7 +37,7 @@ recent_assigned as (
     left join {{ ref('stg_engineering__issues') }} as issues
         on issues.assignee_id = engineers.user_id
         and issues.is_active
-        and issues.created_at >= now() - interval '6 months'
+        and issues.created_at >= {{ platform_now() }} - interval '6 months'
     group by engineers.user_id, engineers.team_id
 ),
 
@@ -59,7 +59,7 @@ select
     coalesce(pr_stats.rework_indicator, false) as rework_indicator,
     length(issues.summary) as summary_length,
     issues.comment_count,
-    round((extract(epoch from now() - issues.created_at) / 86400)::numeric, 4) as age_days,
+    round((extract(epoch from {{ platform_now() }} - issues.created_at) / 86400)::numeric, 4) as age_days,
     extract(dow from issues.created_at)::int as day_of_week,
     case when issues.assignee_id is not null then 1.0 else 0.0 end as has_assignee,
     team_stats.team_velocity,

@@ -40,6 +40,7 @@ from orchestration.defs.archive.policy import (
 from orchestration.partitions import monthly_partitions
 from orchestration.resources import PostgresResource
 from orchestration.settings import load_settings
+from orchestration.settings import today as platform_today
 
 
 class ArchiveStorage(ConfigurableResource):
@@ -130,7 +131,7 @@ archive_monthly_job = define_asset_job(
           name="archive_monthly_schedule")
 def archive_monthly_schedule(context: ScheduleEvaluationContext) -> Iterator[RunRequest | SkipReason]:
     """On the 1st at 04:00 UTC: the month that just left the hot window, and the one that just turned cold."""
-    today = context.scheduled_execution_time.date()
+    today = platform_today(context.scheduled_execution_time)
     first = parse_month(monthly_partitions.start.date())
     requested = False
     for tier in ("warm", "cold"):

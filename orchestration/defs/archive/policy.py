@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
+
+from orchestration.settings import today as platform_today
 
 HOT_DAYS = 90
 COLD_DAYS = 730  # two years
@@ -67,13 +69,9 @@ def month_label(month: date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
-def utc_today() -> date:
-    return datetime.now(UTC).date()
-
-
 def tier_for(month: date, today: date | None = None) -> str:
     """``hot``, ``warm`` or ``cold`` for the whole month on ``today`` (UTC)."""
-    today = today or utc_today()
+    today = today or platform_today()
     end = next_month(month)  # exclusive
     if end > today - timedelta(days=HOT_DAYS):
         return "hot"
@@ -84,7 +82,7 @@ def tier_for(month: date, today: date | None = None) -> str:
 
 def newest_month_in_tier(tier: str, today: date | None = None) -> date:
     """The most recent month that is entirely in ``tier`` (warm or cold) on ``today``."""
-    today = today or utc_today()
+    today = today or platform_today()
     days = HOT_DAYS if tier == "warm" else COLD_DAYS
     month = parse_month(today - timedelta(days=days))
     # the month containing the cut-off day is partly younger: the one before is the newest whole one

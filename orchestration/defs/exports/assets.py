@@ -31,7 +31,7 @@ from pydantic import Field
 from orchestration.bigquery.resource import BigQueryResource
 from orchestration.defs.exports.export import ExportError, ExportResult, export_day
 from orchestration.defs.exports.specs import DEFAULT_DATASET, EXPORTS, MART_SCHEMA, ExportSpec
-from orchestration.partitions import daily_partitions
+from orchestration.partitions import daily_partitions, previous_day
 from orchestration.resources import PostgresResource
 
 
@@ -126,7 +126,7 @@ def _materialized(context: ScheduleEvaluationContext, spec_key: object, partitio
 def exports_daily_schedule(context: ScheduleEvaluationContext) -> Iterator[RunRequest | SkipReason]:
     """Yesterday's exports once its marts are built: tried at 03:30 (raw runs at 02:00, the marts after it),
     again hourly until 06:30 if the marts are late; the run key makes it run once."""
-    day = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
+    day = previous_day(context.scheduled_execution_time).isoformat()
     waiting = [spec.name for spec in EXPORTS.values() if not _materialized(context, spec.mart_key, day)]
     if waiting:
         yield SkipReason(f"marts {', '.join(waiting)} have no materialization for {day} yet; exports wait for them")

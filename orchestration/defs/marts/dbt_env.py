@@ -11,14 +11,19 @@ between the two, used by the Dagster assets and by the command line::
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 from collections.abc import Mapping
 
 from psycopg.conninfo import conninfo_to_dict
 
+from orchestration.connections import CLOCK_SETTING, clock_option
+from orchestration.settings import now, pinned_clock
+
 WAREHOUSE_DSN_VARIABLE = "PLATFORM_WAREHOUSE_DSN"
 DEFAULT_PORT = "5432"
+_CLOCK_OPTION = re.compile(rf"-c\s*{re.escape(CLOCK_SETTING)}=\S+")
 
 
 def dbt_environment(dsn: str) -> dict[str, str]:
@@ -30,7 +35,13 @@ def dbt_environment(dsn: str) -> dict[str, str]:
     missing = [name for name in ("host", "user", "dbname") if not parts.get(name)]
     if missing:
         raise ValueError(f"{WAREHOUSE_DSN_VARIABLE} lacks {', '.join(missing)}; dbt needs host, user and dbname")
+    clock = {}
+    if pinned_clock() is not None:
+        # a replayed day reaches the models' {{ platform_now() }} as a session setting
+        others = _CLOCK_OPTION.sub("", os.environ.get("PGOPTIONS", "")).strip()
+        clock["PGOPTIONS"] = " ".join(filter(None, (others, clock_option(now()))))
     return {
+        **clock,
         "PLATFORM_WAREHOUSE_HOST": str(parts["host"]),
         "PLATFORM_WAREHOUSE_PORT": str(parts.get("port") or DEFAULT_PORT),
         "PLATFORM_WAREHOUSE_USER": str(parts["user"]),

@@ -31,6 +31,7 @@ import psycopg
 
 from ml import PostgresML, ensure_monitoring_tables, severity_for
 from ml.monitoring import is_anomaly, recommended_action
+from orchestration.connections import CLOCK_OR_SERVER_SQL, pin_clock
 from orchestration.defs.ml.specs import ANOMALY, SCHEMA
 from orchestration.defs.ml.warehouse import create_view, read_frame
 
@@ -40,8 +41,8 @@ MONITORING_WINDOW_DAYS = 30  # spelled out in MONITORING_FEATURES_SQL
 MONITORING_FEATURES_VIEW = f"{SCHEMA}.ml_prediction_monitoring_features"
 SEVERITIES = ("high", "medium", "low", "normal")
 
-MONITORING_FEATURES_SQL = """WITH recent AS (
-    SELECT * FROM ml.ml_prediction_log WHERE created_at >= now() - interval '30 days'
+MONITORING_FEATURES_SQL = f"""WITH recent AS (
+    SELECT * FROM ml.ml_prediction_log WHERE created_at >= {CLOCK_OR_SERVER_SQL} - interval '30 days'
 ),
 
 fences AS (
@@ -71,7 +72,7 @@ SELECT
     END AS null_feature_count,
     coalesce(recent.response_time_ms, 0) AS response_time_ms
 FROM recent
-INNER JOIN fences ON fences.model_name = recent.model_name"""
+INNER JOIN fences ON fences.model_name = recent.model_name"""  # noqa: S608 - the platform's clock expression
 
 
 def ensure_monitoring_views(conn: psycopg.Connection) -> None:
@@ -94,6 +95,7 @@ def score_unscored_predictions(ml: PostgresML, detector_model_id: int | None) ->
     may lag behind.
     """
     conn = ml.conn
+    now = pin_clock(conn)  # the view's 30-day window ends at the platform's "now"
     frame = read_frame(
         conn,
         "SELECT features.* FROM ml.ml_prediction_monitoring_features AS features"
@@ -125,12 +127,12 @@ def score_unscored_predictions(ml: PostgresML, detector_model_id: int | None) ->
             "   'alert_type', 'ml_prediction_anomaly', 'model_name', logged.model_name,"
             "   'prediction_value', logged.prediction_value, 'anomaly_score', scored.anomaly_score,"
             "   'severity', scored.severity, 'input_features', logged.input_features,"
-            "   'timestamp', now(), 'recommended_action', scored.recommended_action,"
+            "   'timestamp', %s::timestamptz, 'recommended_action', scored.recommended_action,"
             "   'prediction_log_id', logged.id, 'detector_project', %s::text, 'detector_model_id', %s::bigint),"
-            " now(), logged.client_id"
+            " %s::timestamptz, logged.client_id"
             " FROM ml_scored AS scored JOIN ml.ml_prediction_log AS logged ON logged.id = scored.id"
             " WHERE scored.is_anomaly",
-            (ANOMALY.project, detector_model_id),
+            (now, ANOMALY.project, detector_model_id, now),
         ).rowcount
     by_severity = {s: severities.count(s) for s in SEVERITIES}
     result = AnomalyScoring(len(frame), sum(flags), inserted, by_severity)

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ from orchestration.defs.ml.specs import (
 )
 from orchestration.defs.ml.training import deployed_model
 from orchestration.defs.ml.warehouse import ensure_schema, read_frame
+from orchestration.settings import now as platform_now
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +302,7 @@ def score(ml: PostgresML, table: ScoreTable, read_conn: psycopg.Connection | str
     started = time.perf_counter()
     outputs = predict_outputs(ml, table.spec, features)
     elapsed_ms = (time.perf_counter() - started) * 1000
-    now = datetime.now(UTC)
+    now = platform_now()
     rows = table.build(frame, outputs, deployed.model_id, now)
     per_row_ms = elapsed_ms / len(frame) if len(frame) else None
     records = _json_records(features)
@@ -309,10 +310,11 @@ def score(ml: PostgresML, table: ScoreTable, read_conn: psycopg.Connection | str
         _replace_table(ml.conn, table, rows)
         # The first output under the project's name (what predict_values and the drift check
         # see); a multi-target model's other outputs under "<project>:<target>".
-        logged = log_predictions(ml.conn, table.spec.project, [float(v) for v in outputs[:, 0]], records, per_row_ms)
+        logged = log_predictions(ml.conn, table.spec.project, [float(v) for v in outputs[:, 0]], records, per_row_ms,
+                                 logged_at=now)
         for column, target in enumerate(table.spec.targets[1:outputs.shape[1]], start=1):
             log_predictions(ml.conn, log_name(table.spec, target), [float(v) for v in outputs[:, column]], records,
-                            per_row_ms)
+                            per_row_ms, logged_at=now)
     log.info("%s: %d rows scored by model %s in %.0f ms", table.qualified, len(rows), deployed.model_id, elapsed_ms)
     return ScoringResult(table, rows, deployed.model_id, logged, elapsed_ms / 1000)
 

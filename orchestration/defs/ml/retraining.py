@@ -15,6 +15,7 @@ import psycopg
 
 from orchestration.defs.ml.specs import ModelSpec
 from orchestration.defs.ml.warehouse import count_rows, relation_exists
+from orchestration.settings import now as platform_now
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,12 @@ def assess(spec: ModelSpec, state: ModelState) -> Assessment:
 
 _LATEST_MODEL = """
 SELECT models.id,
-       extract(epoch FROM localtimestamp - models.created_at) / 86400,
+       extract(epoch FROM %(now)s::timestamptz - models.created_at::timestamptz) / 86400,
        (snapshots.analysis ->> 'samples')::bigint
 FROM pgml.models
 JOIN pgml.projects ON projects.id = models.project_id
 LEFT JOIN pgml.snapshots ON snapshots.id = models.snapshot_id
-WHERE projects.name = %s
+WHERE projects.name = %(project)s
 ORDER BY models.id DESC
 LIMIT 1
 """
@@ -79,7 +80,8 @@ def read_state(conn: psycopg.Connection, spec: ModelSpec) -> ModelState:
     current = count_rows(conn, spec.training_sql)
     if not relation_exists(conn, "pgml.models"):
         return ModelState(True, current_rows=current)
-    row = conn.execute(_LATEST_MODEL, (spec.project,)).fetchone()
+    # the model's age on the platform's clock (pgml stamps created_at with the server's)
+    row = conn.execute(_LATEST_MODEL, {"project": spec.project, "now": platform_now()}).fetchone()
     if row is None:
         return ModelState(True, current_rows=current)
     return ModelState(True, int(row[0]), float(row[1]), None if row[2] is None else int(row[2]), current)

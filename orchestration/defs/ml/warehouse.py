@@ -17,6 +17,7 @@ from psycopg import sql
 from psycopg.types.numeric import FloatLoader
 
 from ml import PostgresML
+from orchestration.connections import pin_clock
 from orchestration.defs.ml.specs import SCHEMA, ModelSpec
 from orchestration.resources import PostgresResource
 
@@ -29,6 +30,7 @@ _DDL_LOCK = "orchestration.defs.ml:ddl"  # serialises DDL of parallel steps in s
 def postgresml(warehouse_db: PostgresResource, replica_db: PostgresResource) -> Iterator[PostgresML]:
     """PostgresML on the warehouse (catalog writes), reading training data from the replica."""
     with warehouse_db.connect(autocommit=True) as conn, PostgresML(conn, read_dsn=replica_db.dsn) as ml:
+        pin_clock(conn)  # the catalog stamps models on the platform's clock (their age is judged on it)
         yield ml
 
 

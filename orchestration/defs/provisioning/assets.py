@@ -12,6 +12,7 @@ from orchestration.bigquery.resource import BigQueryResource
 from orchestration.defs.provisioning.resources import ProvisioningSettings, provisioning_work_dir
 from orchestration.partitions import provisioning_request_partitions
 from orchestration.resources import PostgresResource
+from orchestration.settings import today as platform_today
 
 PROVISIONED_DEMO_KEY = ["provisioning", "provisioned_demo"]
 
@@ -91,6 +92,7 @@ def provisioned_demo(
         row_scale=provisioning.row_scale,
         max_rows=provisioning.max_rows,
         statement_timeout_ms=provisioning.statement_timeout_ms,
+        today=platform_today,
     )
     context.log.info(f"provisioning request {request_id} with the {deps.provider.name} provider")
     outcome = provision_request(request_id, deps, run_id=context.run_id)

@@ -23,7 +23,13 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
-from orchestration.connections import client_environment, connect
+from orchestration.connections import (
+    CLOCK_OR_SERVER_SQL,
+    CLOCK_SETTING,
+    client_environment,
+    connect,
+    pin_clock,
+)
 from orchestration.defs.raw.catalog import (
     EXTRACTED_AT_COLUMN,
     PARTITION_DATE_COLUMN,
@@ -35,6 +41,8 @@ from orchestration.embedded import pg_bin_dir
 log = logging.getLogger(__name__)
 
 _PIPE_CHUNK = 1 << 20
+# When a row was extracted, on the platform's clock (the load pins it on its session).
+EXTRACTED_AT_DEFAULT = sql.SQL(CLOCK_OR_SERVER_SQL)
 
 
 class SchemaDriftError(RuntimeError):
@@ -115,11 +123,13 @@ def _ensure_raw_table(conn: psycopg.Connection, table: SourceTable, types: dict[
     if not existing:
         columns = [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types[c])) for c in table.columns]
         columns.append(sql.SQL("{} date").format(sql.Identifier(PARTITION_DATE_COLUMN)))
-        columns.append(sql.SQL("{} timestamptz NOT NULL DEFAULT now()").format(sql.Identifier(EXTRACTED_AT_COLUMN)))
+        columns.append(sql.SQL("{} timestamptz NOT NULL DEFAULT {}").format(
+            sql.Identifier(EXTRACTED_AT_COLUMN), EXTRACTED_AT_DEFAULT))
         conn.execute(sql.SQL("CREATE TABLE {} ({})").format(target, sql.SQL(", ").join(columns)))
         _ensure_indexes(conn, table)
         return
     _ensure_indexes(conn, table)
+    _ensure_extracted_at_default(conn, table)
     for column in table.columns:
         if column not in existing:
             conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
@@ -129,6 +139,16 @@ def _ensure_raw_table(conn: psycopg.Connection, table: SourceTable, types: dict[
                 f"column {table.name}.{column} changed type in the source: {existing[column]} in "
                 f"raw.{table.name}, {types[column]} in app.public.{table.name}"
             )
+
+
+def _ensure_extracted_at_default(conn: psycopg.Connection, table: SourceTable) -> None:
+    """Tables made before the platform had one clock stamped the server's ``now()``."""
+    row = conn.execute(
+        "SELECT column_default FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+        "AND column_name = %s", (RAW_SCHEMA, table.name, EXTRACTED_AT_COLUMN)).fetchone()
+    if row is not None and CLOCK_SETTING not in str(row[0]):
+        conn.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
+            sql.Identifier(RAW_SCHEMA, table.name), sql.Identifier(EXTRACTED_AT_COLUMN), EXTRACTED_AT_DEFAULT))
 
 
 def _ensure_indexes(conn: psycopg.Connection, table: SourceTable) -> None:
@@ -191,6 +211,7 @@ def extract_table(
         with connect(warehouse_dsn) as target:
             # One load per table at a time: two concurrent re-runs must not both insert.
             target.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{RAW_SCHEMA}.{table.name}",))
+            pin_clock(target)
             _ensure_raw_table(target, table, types)
             raw = sql.Identifier(RAW_SCHEMA, table.name)
             target_filter = _target_filter(table, window)
