@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from orchestration.db.migrate import upgrade
-from orchestration.embedded import OWNER_ROLE, EmbeddedPostgres, start_postgres, stop_postgres
+from orchestration.stack.postgres import OWNER_ROLE, EmbeddedPostgres, start_postgres, stop_postgres
 
 
 @contextmanager

@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestration.embedded import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
+from orchestration.stack.postgres import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
 
 log = logging.getLogger("bench.archive")
 
@@ -96,7 +96,7 @@ def run_limit(dsn: str, month: date, out: str) -> int:
 
 
 def run_ours(dsn: str, month: date, archive_url: str) -> int:
-    from orchestration.defs.archive.archiver import archive_month
+    from datamove.archive.archiver import archive_month
 
     outcome = archive_month("tasks", month, warehouse_dsn=dsn, archive_url=archive_url)
     assert outcome.action == "archived", outcome
@@ -121,7 +121,7 @@ def _child(name: str, args: tuple[Any, ...], queue: Any) -> None:
     import pyarrow.parquet  # noqa: F401
     import sqlalchemy  # noqa: F401
 
-    import orchestration.defs.archive.archiver  # noqa: F401
+    import datamove.archive.archiver  # noqa: F401
 
     started = time.perf_counter()
     rows = globals()[name](*args)
@@ -151,7 +151,7 @@ def main() -> int:
     args = parser.parse_args()
     small_rows = max(args.rows // 4, 1)
 
-    from orchestration.defs.archive.policy import newest_month_in_tier
+    from datamove.archive.policy import newest_month_in_tier
 
     big_month = (newest_month_in_tier("warm") - timedelta(days=1)).replace(day=1)
     small_month = (big_month - timedelta(days=1)).replace(day=1)

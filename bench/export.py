@@ -39,8 +39,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestration.embedded import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
-from orchestration.settings import load_settings  # noqa: E402
+from foundation.settings import load_settings  # noqa: E402
+from orchestration.stack.postgres import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
 
 log = logging.getLogger("bench.export")
 DAY = date(2026, 3, 2)
@@ -63,7 +63,7 @@ FROM unnest(%(days)s::date[]) d, generate_series(1, %(rows)s) c;
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    for noisy in ("pgserver", "google", "urllib3", "orchestration.bigquery.load", "orchestration.defs.exports"):
+    for noisy in ("pgserver", "google", "urllib3", "datamove.bigquery", "orchestration.defs.exports"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=200_000)
@@ -73,14 +73,14 @@ def main() -> int:
     import psycopg
     from google.cloud import bigquery
 
-    from orchestration.bigquery.emulator import ensure_emulator, stop_emulator
-    from orchestration.bigquery.load import (
+    from datamove.bigquery import (
         ensure_dataset,
         ensure_day_partitioned_table,
     )
-    from orchestration.bigquery.resource import make_client
-    from orchestration.defs.exports.export import export_day, read_mart_day
-    from orchestration.defs.exports.specs import EXPORTS
+    from datamove.export import export_day, read_mart_day
+    from datamove.export_specs import EXPORTS
+    from orchestration.lib.resources import make_client
+    from orchestration.stack.bigquery import ensure_emulator, stop_emulator
 
     days = [DAY + timedelta(days=i) for i in range(args.repeat + 1)]
     home = Path(tempfile.mkdtemp(prefix="bench-exp-", dir="/tmp"))

@@ -29,9 +29,11 @@ import psycopg
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
 
 from bench._common import emit, private_postgres  # noqa: E402
-from orchestration.connections import client_environment  # noqa: E402
-from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME  # noqa: E402
-from orchestration.embedded import pg_bin_dir  # noqa: E402
+from foundation.catalog import SOURCE_TABLES_BY_NAME  # noqa: E402
+from foundation.connections import (
+    client_environment,  # noqa: E402
+    pg_bin_dir,  # noqa: E402
+)
 
 TASKS = SOURCE_TABLES_BY_NAME["tasks"]
 END = date(2026, 1, 1)
@@ -82,7 +84,8 @@ def run_platform_in_child(app_dsn: str, warehouse_dsn: str) -> dict[str, float]:
 def worker(app_dsn: str, warehouse_dsn: str) -> None:
     import resource
 
-    from orchestration.defs.raw.extract import Window, extract_table
+    from datamove.extract import extract_table
+    from foundation.catalog import Window
 
     started = time.perf_counter()
     result = extract_table(TASKS, app_dsn, warehouse_dsn, Window(END - timedelta(days=DAYS), END))
@@ -112,7 +115,7 @@ def run_pandas(app_dsn: str, warehouse_dsn: str) -> float:
     import pandas as pd
     from sqlalchemy import create_engine
 
-    from orchestration.connections import sqlalchemy_url
+    from foundation.connections import sqlalchemy_url
 
     source = create_engine(sqlalchemy_url(app_dsn, driver="psycopg2"))
     target = create_engine(sqlalchemy_url(warehouse_dsn, driver="psycopg2"))

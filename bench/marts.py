@@ -43,8 +43,8 @@ HISTORIES = (30, 365)
 
 
 def _load_history(app_dsn: str, warehouse_dsn: str, *, scale: str, days: int, end: date) -> int:
-    from orchestration.defs.raw.catalog import SOURCE_TABLES
-    from orchestration.defs.raw.extract import Window, extract_table
+    from datamove.extract import extract_table
+    from foundation.catalog import SOURCE_TABLES, Window
     from orchestration.simulator import simulate
 
     simulate(app_dsn, seed=7, scale=scale, days=days, end_date=end)
@@ -57,7 +57,7 @@ def _load_history(app_dsn: str, warehouse_dsn: str, *, scale: str, days: int, en
 
 
 def _full_build() -> None:
-    from orchestration.defs.marts.project import DBT_PROJECT_DIR, dbt_executable
+    from orchestration.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
 
     args = [dbt_executable(), "build", "--full-refresh", "--project-dir", str(DBT_PROJECT_DIR),
             "--profiles-dir", str(DBT_PROJECT_DIR), "--threads", "2"]
@@ -89,7 +89,7 @@ def _time_one_day(day: date, repeats: int) -> list[tuple[float, float]]:
     from dagster_dbt import DbtCliResource
 
     from orchestration.defs.marts import daily_marts
-    from orchestration.defs.marts.project import DBT_PROJECT_DIR, dbt_executable
+    from orchestration.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
 
     resources = {"dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())}
     seconds = []
@@ -117,9 +117,9 @@ def main() -> int:
         os.environ.pop(name, None)
     os.environ.update(PLATFORM_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="true")
 
-    from orchestration.defs.marts.dbt_env import apply_dbt_environment
-    from orchestration.defs.marts.project import prepare_manifest
-    from orchestration.embedded import ensure_environment, stop_postgres
+    from orchestration.lib.dbt_env import apply_dbt_environment
+    from orchestration.lib.dbt_project import prepare_manifest
+    from orchestration.stack.postgres import ensure_environment, stop_postgres
 
     settings = ensure_environment()
     assert settings.app_dsn and settings.warehouse_dsn

@@ -36,7 +36,7 @@ sys.path[:] = [str(_BENCH_DIR.parent)] + [p for p in sys.path if Path(p or ".").
 
 import psycopg  # noqa: E402
 
-from orchestration.embedded import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
+from orchestration.stack.postgres import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
 from quality.rules import RAW_SUITES  # noqa: E402
 
 log = logging.getLogger("bench.quality")

@@ -5,8 +5,8 @@ predict_joint / metrics / version), ``log_predictions`` and the severity helpers
 ``ml.monitoring``, and the errors of ``ml.errors``. See docs/ml.md.
 """
 
+from ml.backend import DeployResult, TrainRequest, TrainResult
 from ml.client import PostgresML
-from ml.engine import DeployResult, TrainResult
 from ml.errors import (
     FeatureShapeError,
     InvalidArgumentError,
@@ -33,6 +33,7 @@ __all__ = [
     "NoDeploymentError",
     "PgmlError",
     "PostgresML",
+    "TrainRequest",
     "TrainResult",
     "UnknownAlgorithmError",
     "UnsupportedOperationError",

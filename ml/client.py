@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from ml.engine import DeployResult, Engine, TrainResult
+from ml.backend import Backend, DeployResult, TrainRequest, TrainResult, arguments_of
+from ml.engine import Engine
 from ml.extension import ExtensionBackend, extension_installed
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class PostgresML:
         self.conn: psycopg.Connection = psycopg.connect(conn, autocommit=True) if isinstance(conn, str) else conn
         installed = extension_installed(self.conn) if use_extension is None else use_extension
         self.backend = "pgml" if installed else "engine"
-        self._impl: Engine | ExtensionBackend = (
+        self._impl: Backend = (
             ExtensionBackend(self.conn) if installed else Engine(self.conn, read_dsn=read_dsn)
         )
         log.debug("PostgresML backend: %s", self.backend)
@@ -62,36 +63,11 @@ class PostgresML:
         if self._owned and not self.conn.closed:
             self.conn.close()
 
-    def train(
-        self,
-        project_name: str,
-        task: str | None = None,
-        relation_name: str | None = None,
-        y_column_name: str | Sequence[str] | None = None,
-        algorithm: str = "linear",
-        hyperparams: Mapping[str, Any] | None = None,
-        test_size: float = 0.25,
-        test_sampling: str = "stratified",
-        automatic_deploy: bool = True,
-        preprocess: Mapping[str, Any] | None = None,
-        filter: str | None = None,
-        random_state: int = 0,
-    ) -> TrainResult:
-        """``pgml.train``: returns (project, task, algorithm, deployed) plus ``model_id`` and ``metrics``."""
-        return self._impl.train(
-            project_name,
-            task,
-            relation_name,
-            y_column_name,
-            algorithm=algorithm,
-            hyperparams=hyperparams,
-            test_size=test_size,
-            test_sampling=test_sampling,
-            automatic_deploy=automatic_deploy,
-            preprocess=preprocess,
-            filter=filter,
-            random_state=random_state,
-        )
+    @arguments_of(TrainRequest)
+    def train(self, request: TrainRequest) -> TrainResult:
+        """``pgml.train`` (the arguments of ``ml.backend.TrainRequest``): returns (project, task,
+        algorithm, deployed) plus ``model_id`` and ``metrics``."""
+        return self._impl.train(request)
 
     def deploy(self, project_name: str, strategy: str = "best_score", algorithm: str | None = None) -> DeployResult:
         """``pgml.deploy``: strategy best_score | most_recent | rollback, optionally within one algorithm."""

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,7 @@ from psycopg import sql
 
 from ml import catalog
 from ml.algorithms import REGISTRY, build_estimator
+from ml.backend import DeployResult, TrainRequest, TrainResult
 from ml.errors import (
     InvalidArgumentError,
     InvalidColumnError,
@@ -39,34 +39,6 @@ from ml.sampling import split_indices
 log = logging.getLogger(__name__)
 
 ENGINE_VERSION = "2.10.0-compat+engine.0.1.0"  # upstream API level this engine mirrors
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """``pgml.train``'s row; unpacks as (project, task, algorithm, deployed)."""
-
-    project: str
-    task: str
-    algorithm: str
-    deployed: bool
-    model_id: int | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.project, self.task, self.algorithm, self.deployed))
-
-
-@dataclass(frozen=True)
-class DeployResult:
-    """``pgml.deploy``'s row; unpacks as (project, strategy, algorithm)."""
-
-    project: str
-    strategy: str
-    algorithm: str
-    model_id: int | None = None
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.project, self.strategy, self.algorithm))
 
 
 def _target_names(project: str, y_column_name: str | Sequence[str] | None, task: str) -> list[str]:
@@ -132,22 +104,11 @@ class Engine:
 
     # --- training ------------------------------------------------------------
 
-    def train(
-        self,
-        project_name: str,
-        task: str | None = None,
-        relation_name: str | None = None,
-        y_column_name: str | Sequence[str] | None = None,
-        algorithm: str = "linear",
-        hyperparams: Mapping[str, Any] | None = None,
-        test_size: float = 0.25,
-        test_sampling: str = "stratified",
-        automatic_deploy: bool = True,
-        preprocess: Mapping[str, Any] | None = None,
-        filter: str | None = None,
-        random_state: int = 0,
-    ) -> TrainResult:
-        project = self._check_project_name(project_name)
+    def train(self, request: TrainRequest) -> TrainResult:
+        task, relation_name, y_column_name = request.task, request.relation_name, request.y_column_name
+        algorithm, test_size, test_sampling = request.algorithm, request.test_size, request.test_sampling
+        filter, preprocess = request.filter, request.preprocess
+        project = self._check_project_name(request.project_name)
         existing = catalog.find_project(self.conn, project)
         if task is None:
             if existing is None:
@@ -174,7 +135,7 @@ class Engine:
                 f"project `{project}`: algorithm `{algorithm}` is not available for task `{task}` "
                 f"(available: {', '.join(sorted(REGISTRY[task]))})"
             )
-        params = dict(hyperparams or {})
+        params = dict(request.hyperparams or {})
         _check_filter(project, filter)
         targets = _target_names(project, y_column_name, task)
         relation = resolve_relation(self.conn, relation_name)
@@ -201,7 +162,7 @@ class Engine:
 
         stratify = y if task == "classification" else (y if task == "anomaly_detection" and targets else None)
         train_idx, test_idx = split_indices(
-            project, table.num_rows, test_size, test_sampling, stratify_on=stratify, seed=random_state
+            project, table.num_rows, test_size, test_sampling, stratify_on=stratify, seed=request.random_state
         )
         first_target = None if y is None else (y if y.ndim == 1 else y[:, 0])[train_idx]
         pipeline.fit({n: v[train_idx] for n, v in data.items()}, first_target)
@@ -247,7 +208,7 @@ class Engine:
         }
         model_id, deployed = self._store(
             project, task, relation, targets, test_size, test_sampling, pipeline, algorithm, params, metrics,
-            analysis, model, automatic_deploy,
+            analysis, model, request.automatic_deploy,
         )
         log.info(
             "trained project %s: %s %s on %d rows, %s=%s, deployed=%s",

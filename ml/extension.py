@@ -17,7 +17,8 @@ import psycopg
 from psycopg import sql
 
 from ml import catalog
-from ml.engine import DeployResult, TrainResult, _check_filter
+from ml.backend import DeployResult, TrainRequest, TrainResult
+from ml.engine import _check_filter
 from ml.errors import InvalidArgumentError, NoDeploymentError, UnsupportedOperationError
 from ml.relation import resolve_relation, split_relation_name
 
@@ -32,21 +33,10 @@ class ExtensionBackend:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def train(
-        self,
-        project_name: str,
-        task: str | None = None,
-        relation_name: str | None = None,
-        y_column_name: str | Sequence[str] | None = None,
-        algorithm: str = "linear",
-        hyperparams: Mapping[str, Any] | None = None,
-        test_size: float = 0.25,
-        test_sampling: str = "stratified",
-        automatic_deploy: bool = True,
-        preprocess: Mapping[str, Any] | None = None,
-        filter: str | None = None,
-        random_state: int = 0,
-    ) -> TrainResult:
+    def train(self, request: TrainRequest) -> TrainResult:
+        # random_state is the engine's: upstream seeds its split itself
+        project_name, task, relation_name = request.project_name, request.task, request.relation_name
+        y_column_name, filter = request.y_column_name, request.filter
         if task == "anomaly_detection":
             raise UnsupportedOperationError(
                 f"project `{project_name}`: the pgml extension has no anomaly_detection task"
@@ -73,12 +63,12 @@ class ExtensionBackend:
                 "task": task,
                 "relation": relation_name,
                 "y": list(y_column_name) if joint else y_column_name,  # type: ignore[arg-type]
-                "algorithm": algorithm,
-                "hyperparams": json.dumps(dict(hyperparams or {})),
-                "test_size": test_size,
-                "sampling": test_sampling,
-                "deploy": automatic_deploy,
-                "preprocess": json.dumps(dict(preprocess or {})),
+                "algorithm": request.algorithm,
+                "hyperparams": json.dumps(dict(request.hyperparams or {})),
+                "test_size": request.test_size,
+                "sampling": request.test_sampling,
+                "deploy": request.automatic_deploy,
+                "preprocess": json.dumps(dict(request.preprocess or {})),
             },
         ).fetchone()
         assert row is not None

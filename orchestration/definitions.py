@@ -1,31 +1,26 @@
-"""The code location: assembles what the domain packages declare, plus platform-wide policies."""
+"""The code location: every definition under ``orchestration/defs/``, plus the platform-wide
+policies, applied here in the open rather than by import side effects."""
 
 from __future__ import annotations
 
-from dagster import Definitions, multiprocess_executor
+from pathlib import Path
 
-from orchestration.defs import archive, exports, marts, ml, provisioning, quality, raw
-from orchestration.defs.pipeline import daily_pipeline_job, daily_pipeline_schedule
-from orchestration.resources import bigquery_resource, postgres_resources
+import dagster as dg
 
 # Steps fork from a server that has already imported the code location (dbt, Great
-# Expectations and the ML libraries take tens of seconds to import per process).
-executor = multiprocess_executor.configured(
+# Expectations and the ML libraries take seconds to import per process).
+executor = dg.multiprocess_executor.configured(
     {"max_concurrent": 2, "start_method": {"forkserver": {"preload_modules": ["orchestration.definitions"]}}}
 )
 
-defs = Definitions.merge(
-    raw.defs,
-    quality.defs,
-    marts.defs,
-    exports.defs,
-    archive.defs,
-    ml.defs,
-    provisioning.defs,
-    Definitions(
-        jobs=[daily_pipeline_job],
-        schedules=[daily_pipeline_schedule],
-        resources={**postgres_resources(), "bigquery": bigquery_resource()},
-        executor=executor,
-    ),
+
+def platform_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """What every asset carries: the layer it belongs to (its key's first part) as a tag."""
+    return spec.merge_attributes(tags={"platform/layer": spec.key.path[0]})
+
+
+defs = dg.Definitions.merge(
+    dg.load_from_defs_folder(path_within_project=Path(__file__).parent).map_resolved_asset_specs(
+        func=platform_policies),
+    dg.Definitions(executor=executor),
 )

@@ -1,9 +1,9 @@
 """Quarantine: rows of a raw window that break row-level rules move to ``quarantine.<table>``.
 
-``quarantine_after_load`` is registered in ``orchestration.defs.raw.assets.AFTER_LOAD_HOOKS``
-and runs inside the raw load's transaction, right after the COPY: the window of the
-quarantine table is cleared, then one statement flags the window's rows in a single
-pass, deletes the bad ones from raw and inserts them (with the rules they broke) into
+``quarantine_after_load`` is an ``after`` step of the raw load's policy (composed in
+``orchestration/defs/raw/assets.py``) and runs inside the raw load's transaction, right after
+the COPY: the window of the quarantine table is cleared, then one statement flags the
+window's rows in a single pass, deletes the bad ones from raw and inserts them (with the rules they broke) into
 quarantine. Re-running a partition therefore replaces its quarantine exactly, and
 raw + quarantine always equals the source by count (checked before commit).
 
@@ -18,17 +18,16 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import psycopg
-from dagster import MetadataValue
 
-from orchestration.connections import CLOCK_SQL, pin_clock
-from orchestration.defs.raw.catalog import (
+from foundation.catalog import (
     EXTRACTED_AT_COLUMN,
     PARTITION_DATE_COLUMN,
     RAW_SCHEMA,
     SOURCE_TABLES_BY_NAME,
     SourceTable,
+    Window,
 )
-from orchestration.defs.raw.extract import Window
+from foundation.connections import CLOCK_SQL, pin_clock
 from quality.rules import QUARANTINE_SCHEMA, RAW_SUITES, Rule, TableSuite, ident, literal
 from quality.warehouse import (
     ensure_quality_objects,
@@ -125,16 +124,33 @@ def quarantine_after_load(conn: psycopg.Connection, table: SourceTable, window: 
     metadata: dict[str, object] = {
         "raw_rows_after_quarantine": result.raw_rows,
         "quarantined_rows": result.quarantined_rows,
-        "quarantine_by_rule": MetadataValue.json(result.by_rule),
+        "quarantine_by_rule": result.by_rule,
         "quarantine_table": f"warehouse.{QUARANTINE_SCHEMA}.{table.name}",
-        "raw_plus_quarantine_reconciled": MetadataValue.bool(
-            result.raw_rows + result.quarantined_rows == result.loaded_rows),
+        "raw_plus_quarantine_reconciled": result.raw_rows + result.quarantined_rows == result.loaded_rows,
     }
     if result.skipped_rules:
-        metadata["quarantine_rules_skipped"] = MetadataValue.json(result.skipped_rules)
+        metadata["quarantine_rules_skipped"] = result.skipped_rules
     if window is None or (window.end - window.start).days == 1:
         metadata["dagster/row_count"] = result.raw_rows
     return metadata
+
+
+def quarantine_counts(warehouse_dsn: str, suite: TableSuite, start: date | None, end: date | None
+                      ) -> tuple[int, int, dict[str, int]]:
+    """(raw rows, quarantined rows, quarantined rows per rule) of the window."""
+    if suite.schema != RAW_SCHEMA:
+        return 0, 0, {}
+    where = window_filter(PARTITION_DATE_COLUMN, start, end)
+    with psycopg.connect(warehouse_dsn) as conn:
+        raw = int(conn.execute(f"SELECT count(*) FROM {suite.relation} WHERE {where}").fetchone()[0])  # type: ignore[index]  # noqa: S608
+        if not relation_exists(conn, QUARANTINE_SCHEMA, suite.name):
+            return raw, 0, {}
+        quarantine = ident(QUARANTINE_SCHEMA, suite.name)
+        total = int(conn.execute(f"SELECT count(*) FROM {quarantine} WHERE {where}").fetchone()[0])  # type: ignore[index]  # noqa: S608
+        by_rule: dict[str, int] = dict(conn.execute(
+            f"SELECT rule, count(*) FROM {quarantine}, unnest(_rules) AS rule WHERE {where} GROUP BY rule"  # noqa: S608
+        ).fetchall())
+    return raw, total, {k: int(v) for k, v in by_rule.items()}
 
 
 # ---- list and release ------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestration.connections import CLOCK_SQL
-from orchestration.defs.raw.catalog import PARTITION_DATE_COLUMN, RAW_SCHEMA, SOURCE_TABLES, SourceTable
-from orchestration.simulator.marketplace import INDUSTRIES
+from foundation.catalog import PARTITION_DATE_COLUMN, RAW_SCHEMA, SOURCE_TABLES, SourceTable
+from foundation.connections import CLOCK_SQL
+from foundation.domain import AGENT_PRICE_RANGE, INDUSTRIES, RATING_RANGE, TASK_STATUSES
 from quality import policy
 
 QUARANTINE_SCHEMA = "quarantine"
@@ -279,8 +279,8 @@ RAW_RULES: dict[str, list[Rule]] = {
     "specialties": [unique("id"), *required("name", "industry"), in_set("industry", INDUSTRIES)],
     "agents": [
         unique("id"), *required("name", "specialty_id", "industry", "price", "status", defect="null_required"),
-        in_set("industry", INDUSTRIES, "unknown_industry"), between("price", 5000, 50000, "price_out_of_range"),
-        between("rating", 0, 5, "rating_out_of_range"), references("specialty_id", "specialties"),
+        in_set("industry", INDUSTRIES, "unknown_industry"), between("price", *AGENT_PRICE_RANGE, "price_out_of_range"),
+        between("rating", *RATING_RANGE, "rating_out_of_range"), references("specialty_id", "specialties"),
         *not_future("created_at", "updated_at"),
     ],
     "customers": [unique("id"), *required("name", "email", "status"), *not_future("created_at", "signup_at")],
@@ -292,8 +292,8 @@ RAW_RULES: dict[str, list[Rule]] = {
     "tasks": [
         unique("id"), *required("task_ref", "agent_id", "customer_id", "status", defect="null_required"),
         unique_latest("task_ref"),
-        between("rating", 0, 5, "rating_out_of_range"), between("revenue", 0, None, "negative_revenue"),
-        in_set("status", ("completed", "failed", "in_progress", "cancelled")),
+        between("rating", *RATING_RANGE, "rating_out_of_range"), between("revenue", 0, None, "negative_revenue"),
+        in_set("status", TASK_STATUSES),
         references("agent_id", "agents"), references("customer_id", "customers"),
         *not_future("created_at", "completed_at", "updated_at"), valid_json("payload"), late_arriving(),
     ],
@@ -367,7 +367,7 @@ MART_SUITES: dict[str, TableSuite] = {
     s.name: s for s in (
         _mart("agent_analytics", [
             *required("day", "agent_id", "industry"), unique("day", "agent_id"),
-            in_set("industry", INDUSTRIES), between("avg_rating", 0, 5), between("total_revenue", 0, None),
+            in_set("industry", INDUSTRIES), between("avg_rating", *RATING_RANGE), between("total_revenue", 0, None),
             between("tasks_completed", 0, None), references("agent_id", "agents"),
         ], "agent_id", daily=True),
         _mart("agent_metrics_daily", [
@@ -384,7 +384,7 @@ MART_SUITES: dict[str, TableSuite] = {
         ], "industry", daily=True),
         _mart("agent_leaderboard", [
             *required("agent_id", "industry"), unique("agent_id"), in_set("industry", INDUSTRIES),
-            between("avg_rating", 0, 5), between("trial_conversion_rate", 0, 1),
+            between("avg_rating", *RATING_RANGE), between("trial_conversion_rate", 0, 1),
         ], "agent_id", daily=False),
     )
 }

@@ -15,8 +15,8 @@ from datetime import date, timedelta
 
 import psycopg
 
-from orchestration.connections import pin_clock
-from orchestration.defs.raw.catalog import PARTITION_DATE_COLUMN
+from foundation.catalog import PARTITION_DATE_COLUMN
+from foundation.connections import pin_clock
 from quality import policy
 from quality.quarantine import applicable_rules
 from quality.rules import QUALITY_SCHEMA, QUARANTINE_SCHEMA, RAW_SUITES, Rule, TableSuite, ident, literal

@@ -29,8 +29,8 @@ from typing import Any
 
 import psycopg
 
-from orchestration.connections import clock_option, sqlalchemy_url
-from orchestration.settings import now as platform_now
+from foundation.connections import clock_option, connect, sqlalchemy_url
+from foundation.settings import now as platform_now
 from quality import policy
 from quality.rules import QUALITY_SCHEMA, Rule, TableSuite, ident
 from quality.warehouse import (
@@ -249,3 +249,15 @@ def _exception_message(info: Any) -> str | None:
         if isinstance(value, dict) and (value.get("exception_message") or value.get("exception_traceback")):
             return str(value.get("exception_message") or value.get("exception_traceback"))[-500:]
     return None
+
+
+def source_latest(app_dsn: str, suite: TableSuite, start: date, end: date) -> datetime | None:
+    """The latest source activity inside the window (freshness is measured against it)."""
+    column = ident(suite.partition_column or "")
+    with connect(app_dsn, attempts=2) as conn:
+        row = conn.execute(
+            f"SELECT max({column}) FROM {ident('public', suite.name)} "  # noqa: S608 - own identifiers
+            f"WHERE {column} >= %s::timestamptz AND {column} < %s::timestamptz",
+            (f"{start.isoformat()} 00:00:00+00", f"{end.isoformat()} 00:00:00+00"),
+        ).fetchone()
+    return row[0] if row else None

@@ -12,7 +12,7 @@ from datetime import date
 
 import psycopg
 
-from orchestration.defs.raw.catalog import RAW_SCHEMA
+from foundation.catalog import RAW_SCHEMA
 from quality.rules import QUALITY_SCHEMA, QUARANTINE_SCHEMA, Rule, TableSuite, ident
 
 _DDL_LOCK = "quality.ddl"

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pytest
 from google.cloud import bigquery
 
-from orchestration.bigquery.emulator import ensure_emulator, stop_emulator
-from orchestration.bigquery.resource import make_client
-from orchestration.settings import Settings, load_settings
+from foundation.settings import Settings, load_settings
+from orchestration.lib.resources import make_client
+from orchestration.stack.bigquery import ensure_emulator, stop_emulator
 
 
 @dataclass(frozen=True)

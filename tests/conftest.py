@@ -17,14 +17,13 @@ import pytest
 # crosses midnight keeps one calendar. Child processes (run workers, crash targets) inherit it.
 os.environ.setdefault("PLATFORM_TODAY", datetime.now(UTC).date().isoformat())
 
-import orchestration.defs.quality  # noqa: F401 - installs the quarantine into every raw load, as in production
-from orchestration.defs.raw.assets import run_after_load_hooks
-from orchestration.defs.raw.catalog import SOURCE_TABLES
-from orchestration.defs.raw.extract import Window, extract_table
-from orchestration.embedded import ensure_environment, stop_postgres
-from orchestration.settings import Settings
-from orchestration.settings import today as platform_today
+from datamove.extract import extract_table
+from foundation.catalog import SOURCE_TABLES, Window
+from foundation.settings import Settings
+from foundation.settings import today as platform_today
+from orchestration.defs.raw.assets import RAW_LOAD_POLICY
 from orchestration.simulator import SimulationReport, simulate
+from orchestration.stack.postgres import ensure_environment, stop_postgres
 
 TINY_DAYS = 30
 TINY_DEFECT_RATE = 0.01
@@ -84,7 +83,7 @@ def warehouse(platform: Settings) -> LoadedWarehouse:
     window = Window(end - timedelta(days=TINY_DAYS), end)
     for table in SOURCE_TABLES:
         extract_table(table, platform.app_dsn, platform.warehouse_dsn,  # type: ignore[arg-type]
-                      window if table.partitioned else None, after_load=run_after_load_hooks)
+                      window if table.partitioned else None, policy=RAW_LOAD_POLICY)
     return LoadedWarehouse(platform, report, window)
 
 
@@ -93,7 +92,7 @@ def scratch_database(platform: Settings):  # type: ignore[no-untyped-def]
     """Factory: a fresh, empty database owned by the platform role, for tests that must not touch `app`."""
     from psycopg import connect, sql
 
-    from orchestration.embedded import OWNER_ROLE
+    from orchestration.stack.postgres import OWNER_ROLE
 
     admin = platform.app_dsn.replace(f"{OWNER_ROLE}@/app", "postgres@/postgres")  # type: ignore[union-attr]
 

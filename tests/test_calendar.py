@@ -10,12 +10,11 @@ import psycopg
 import pytest
 from dagster import build_schedule_context
 
-from orchestration.cli import default_window
-from orchestration.connections import pin_clock
-from orchestration.defs.archive.policy import HOT_DAYS, newest_month_in_tier, next_month, tier_for
-from orchestration.demo import archivable_months
-from orchestration.partitions import daily_partitions, monthly_partitions, previous_day
-from orchestration.settings import TODAY_VARIABLE, Settings, now, pinned_clock, today
+from datamove.archive.policy import HOT_DAYS, newest_month_in_tier, next_month, tier_for
+from foundation.connections import pin_clock
+from foundation.settings import TODAY_VARIABLE, Settings, history_window, now, pinned_clock, today
+from orchestration.cli.demo import archivable_months
+from orchestration.lib.partitions import daily_partitions, monthly_partitions, previous_day
 from orchestration.simulator import generate
 from quality import policy
 from quality.rules import RAW_SUITES
@@ -81,7 +80,7 @@ def test_a_malformed_pin_is_refused_by_name(value: str, pinned) -> None:  # type
 @pytest.mark.parametrize("day", BOUNDARY_DAYS, ids=ids)
 def test_the_demo_window_ends_with_the_pinned_yesterday(day: date, pinned) -> None:  # type: ignore[no-untyped-def]
     pinned(day.isoformat())
-    start, end = default_window(120)
+    start, end = history_window(120)
     assert end == day and (end - start).days == 120
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetKey
 
-from orchestration.defs.raw.catalog import SOURCE_TABLES
+from foundation.catalog import SOURCE_TABLES
 
 
 def test_the_graph_connects_every_layer() -> None:

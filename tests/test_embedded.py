@@ -1,8 +1,8 @@
 import psycopg
 import pytest
 
-from orchestration.embedded import ensure_environment, postmaster_pid
-from orchestration.settings import Settings, mask_dsn
+from foundation.settings import Settings, mask_dsn
+from orchestration.stack.postgres import ensure_environment, postmaster_pid
 
 
 def test_databases_and_roles(platform: Settings) -> None:

@@ -162,7 +162,7 @@ class AnthropicProvider:
         if not key:
             raise LLMConfigurationError("ANTHROPIC_API_KEY is not set")
         if model is None:
-            from orchestration.settings import load_settings
+            from foundation.settings import load_settings
 
             model = load_settings().anthropic_model
         self.model = model

@@ -10,7 +10,7 @@ from collections import deque
 import psycopg
 
 from agents.llm.base import UsageRecord
-from orchestration.settings import mask_dsn
+from foundation.settings import mask_dsn
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Infrastructure agent: the demo's BigQuery dataset, its tables and their data, reconciled.
 
-Loading goes through the platform's loader (``orchestration.bigquery.load.load_table``):
+Loading goes through the platform's loader (``datamove.bigquery.load_table``):
 Parquet into a staging table, reconciled (count and the primary key's SUM), one atomic
 MERGE, read back. It is idempotent, so a resumed or retried run simply replaces the rows.
 """
@@ -18,7 +18,7 @@ from google.cloud import bigquery
 
 from agents.provisioning.synthetic import TableData, generate_dataset
 from agents.schemas import SchemaDesign, TableSpec
-from orchestration.bigquery.load import ReconciliationError, ensure_dataset, load_table
+from datamove.bigquery import ReconciliationError, ensure_dataset, load_table
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from orchestration.connections import sqlalchemy_url
+from foundation.connections import sqlalchemy_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, RunRequest, ScheduleEvaluationContext, define_asset_job, schedule
 
-from orchestration.partitions import daily_partitions, previous_day
+from orchestration.lib.partitions import daily_partitions, previous_day
 
 # Everything that moves with the day: raw extraction (facts for the day, dimension
 # snapshots), dbt staging and marts (incremental by day) and the quality scorecard.

@@ -13,8 +13,8 @@ from datetime import date
 
 import psycopg
 
+from foundation.settings import today
 from orchestration.db.migrate import upgrade
-from orchestration.settings import today
 from orchestration.simulator import agentgrid, engineering, marketplace, telemetry
 from orchestration.simulator.context import SimContext
 from orchestration.simulator.defects import DEFECTS, defect_rates

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import psycopg
 
-from orchestration.settings import now as platform_now
+from foundation.settings import now as platform_now
 from orchestration.simulator.agentgrid import LLM_MODELS
 from orchestration.simulator.scales import get_scale
 

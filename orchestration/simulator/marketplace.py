@@ -8,16 +8,17 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
+from foundation.domain import INDUSTRIES
+from foundation.domain import TASK_STATUSES as DOMAIN_TASK_STATUSES
 from orchestration.simulator.context import SimContext
 
-INDUSTRIES = ("marketing", "education", "sales")
 SPECIALTIES = (
     ("SEO Content", "marketing"), ("Social Media", "marketing"), ("Email Campaigns", "marketing"),
     ("Market Research", "marketing"), ("Tutoring", "education"), ("Curriculum Design", "education"),
     ("Test Prep", "education"), ("Language Learning", "education"), ("Lead Generation", "sales"),
     ("Sales Outreach", "sales"), ("CRM Automation", "sales"), ("Proposal Writing", "sales"),
 )
-TASK_STATUSES = np.array(["completed", "failed", "in_progress", "cancelled"])
+TASK_STATUSES = np.array(DOMAIN_TASK_STATUSES)
 CHANNELS = np.array(["web", "api", "slack", "email"])
 # A late row changes at least 2 days after it was created; it needs a little more room before the window ends.
 LATE_ROOM_DAYS = 2.5

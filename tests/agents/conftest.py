@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from agents.testing.fixture_sites import FixtureSites
-from orchestration.settings import Settings
+from foundation.settings import Settings
 
 
 @pytest.fixture(scope="session")

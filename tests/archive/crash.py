@@ -16,13 +16,13 @@ import signal
 from collections import Counter
 from typing import Any
 
-from orchestration.defs.archive.faults import FAULT_POINTS_VARIABLE, reset_fault_counts
+from datamove.faults import FAULT_POINTS_VARIABLE, reset_fault_counts
 
 # Crashes the data survived, by area; printed in the terminal summary (see conftest.py).
 SURVIVED: Counter[str] = Counter()
 
-_PRELOAD = ["orchestration.defs.archive.archiver", "orchestration.defs.exports.export",
-            "orchestration.bigquery.resource"]
+_PRELOAD = ["datamove.archive.archiver", "datamove.export",
+            "orchestration.lib.resources"]
 
 
 def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
@@ -33,17 +33,17 @@ def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
         os.environ.pop(FAULT_POINTS_VARIABLE, None)
     reset_fault_counts()
     if kind == "archive":
-        from orchestration.defs.archive.archiver import archive_month
+        from datamove.archive.archiver import archive_month
 
         archive_month(**kwargs)
     elif kind == "restore":
-        from orchestration.defs.archive.archiver import restore_month
+        from datamove.archive.archiver import restore_month
 
         restore_month(**kwargs)
     elif kind == "export":
-        from orchestration.bigquery.resource import make_client
-        from orchestration.defs.exports.export import export_day
-        from orchestration.defs.exports.specs import EXPORTS
+        from datamove.export import export_day
+        from datamove.export_specs import EXPORTS
+        from orchestration.lib.resources import make_client
 
         options = dict(kwargs)
         client = make_client(options.pop("project"), options.pop("location"), options.pop("endpoint"))

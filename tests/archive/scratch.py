@@ -20,11 +20,11 @@ import psycopg
 import pyarrow.parquet as pq
 from psycopg import sql
 
-from orchestration.defs.archive import manifest as mf
-from orchestration.defs.archive.policy import ARCHIVED_TABLES, next_month
-from orchestration.defs.archive.storage import ArchiveStore
-from orchestration.embedded import OWNER_ROLE
-from orchestration.settings import Settings
+from datamove.archive import manifest as mf
+from datamove.archive.policy import ARCHIVED_TABLES, next_month
+from datamove.archive.storage import ArchiveStore
+from foundation.settings import Settings
+from orchestration.stack.postgres import OWNER_ROLE
 
 ID_OFFSET = 100_000_000
 Row = tuple[int, str]  # (id, checksum column as text): one entry per row

@@ -11,24 +11,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.defs.archive import archiver
-from orchestration.defs.archive.archiver import (
+from datamove.archive import archiver
+from datamove.archive.archiver import (
     HotMonthError,
     VerificationError,
     archive_month,
     list_archives,
     restore_month,
 )
-from orchestration.defs.archive.guards import (
+from datamove.archive.guards import (
     ArchivedWindowError,
     refuse_archived_window,
     refuse_archived_window_in_transaction,
 )
-from orchestration.defs.archive.policy import next_month, tier_for
-from orchestration.defs.archive.query import archive_query
-from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME
-from orchestration.defs.raw.extract import Window
-from orchestration.settings import today as platform_today
+from datamove.archive.policy import next_month, tier_for
+from datamove.archive.query import archive_query
+from foundation.catalog import SOURCE_TABLES_BY_NAME, Window
+from foundation.settings import today as platform_today
 from tests.archive.conftest import COLD_SHIFT, WARM_SHIFTS
 from tests.archive.scratch import ScratchWarehouse, counted_rows, files_under, raw_rows
 

@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from dagster import AssetKey, DagsterInstance, build_schedule_context, materialize
 
-from orchestration.defs.archive import defs as archive_defs
-from orchestration.defs.archive.assets import ArchiveStorage, archive_assets, archive_monthly_schedule
-from orchestration.defs.archive.commands import add_commands
+from foundation.settings import today as platform_today
+from orchestration.cli.archive import add_commands
+from orchestration.defs.archive.assets import archive_assets, archive_monthly_schedule
 from orchestration.defs.raw.assets import raw_assets
-from orchestration.partitions import monthly_partitions
-from orchestration.resources import PostgresResource
-from orchestration.settings import today as platform_today
+from orchestration.lib.partitions import monthly_partitions
+from orchestration.lib.resources import ArchiveStorage, PostgresResource
 from tests.archive.conftest import WARM_SHIFTS
 from tests.archive.scratch import ScratchWarehouse, raw_rows
 from tests.conftest import LoadedWarehouse
+from tests.defs_helpers import domain_defs
 
 pytestmark = pytest.mark.calendar  # which months are warm or cold depends on today
 
@@ -27,7 +27,7 @@ def _asset(key: list[str]):  # type: ignore[no-untyped-def]
 
 
 def test_archive_definitions_shape() -> None:
-    keys = {key.to_user_string() for a in archive_defs.assets for key in a.keys}  # type: ignore[union-attr]
+    keys = {key.to_user_string() for a in domain_defs("archive").assets for key in a.keys}  # type: ignore[union-attr]
     assert keys == {"archive/tasks", "archive/chat_messages", "archive/llm_usage"}
     for definition in archive_assets:
         assert definition.group_names_by_key[definition.key] == "archive"
@@ -59,7 +59,6 @@ def test_asset_archives_a_month_and_skips_a_hot_one(scratch: ScratchWarehouse, a
 
 def test_raw_asset_refuses_to_reextract_an_archived_month(warehouse: LoadedWarehouse, scratch: ScratchWarehouse,
                                                           archive_url: str) -> None:
-    import orchestration.defs.archive  # noqa: F401 - importing the package registers the guards
 
     month = scratch.months("tasks", WARM_SHIFTS[1])[-1]
     resources = {"warehouse_db": PostgresResource(dsn=scratch.dsn), "archive_storage": ArchiveStorage(url=archive_url)}

@@ -11,8 +11,8 @@ import random
 import time
 from datetime import timedelta
 
-from orchestration.defs.archive.archiver import archive_month, restore_month
-from orchestration.defs.archive.policy import next_month
+from datamove.archive.archiver import archive_month, restore_month
+from datamove.archive.policy import next_month
 from tests.archive.conftest import WARM_SHIFTS
 from tests.archive.crash import SURVIVED, CrashRunner
 from tests.archive.scratch import ScratchWarehouse, archived_rows, counted_rows, files_under, raw_rows

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from orchestration.defs.archive.policy import newest_month_in_tier, next_month, parse_month, tier_for
+from datamove.archive.policy import newest_month_in_tier, next_month, parse_month, tier_for
 
 
 def test_parse_month_accepts_cli_and_partition_keys() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.bigquery.emulator import emulator_paths, ensure_emulator, running_emulator, stop_emulator
-from orchestration.settings import Settings
+from foundation.settings import Settings
+from orchestration.stack.bigquery import emulator_paths, ensure_emulator, running_emulator, stop_emulator
 from tests.bigquery_fixtures import BigQueryEmulator
 
 

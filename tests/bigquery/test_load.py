@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from google.cloud.bigquery import Client, SchemaField
 
-from orchestration.bigquery import (
+from datamove.bigquery import (
     BigQueryLoadError,
     SchemaMismatchError,
     ensure_dataset,

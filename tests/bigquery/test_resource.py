@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.auth.exceptions import DefaultCredentialsError
 
-from orchestration.bigquery import BigQueryResource
+from orchestration.lib.resources import BigQueryResource
 from tests.bigquery_fixtures import BigQueryEmulator
 
 

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from orchestration.settings import Settings
+from foundation.settings import Settings
 from tests.archive.crash import SURVIVED, CrashRunner
 from tests.bigquery_fixtures import BigQueryEmulator
 

@@ -11,13 +11,12 @@ import pytest
 from dagster import AssetKey, EnvVar, build_schedule_context, instance_for_test, materialize
 from google.cloud import bigquery as bq
 
-from orchestration.bigquery.resource import BigQueryResource
-from orchestration.defs.exports import defs as export_defs
+from datamove.export import ExportError, export_day
+from datamove.export_specs import EXPORTS
 from orchestration.defs.exports.assets import export_assets, exports_daily_schedule
-from orchestration.defs.exports.export import ExportError, export_day
-from orchestration.defs.exports.specs import EXPORTS
-from orchestration.resources import PostgresResource, bigquery_resource
+from orchestration.lib.resources import BigQueryResource, PostgresResource, bigquery_resource
 from tests.bigquery_fixtures import BigQueryEmulator
+from tests.defs_helpers import domain_defs
 from tests.exports.conftest import DAYS, ScratchMarts, mart_day
 
 KEYS = {"agent_performance": "agent_id", "customer_behavior": "customer_id", "revenue_metrics": "industry"}
@@ -158,7 +157,7 @@ def test_export_asset_materializes_with_reconciliation_metadata(marts: ScratchMa
 
 
 def test_definitions_and_resource_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
-    keys = {k.to_user_string() for a in export_defs.assets for k in a.keys}  # type: ignore[union-attr]
+    keys = {k.to_user_string() for a in domain_defs("exports").assets for k in a.keys}  # type: ignore[union-attr]
     assert keys == {"exports/agent_performance", "exports/customer_behavior", "exports/revenue_metrics"}
     for asset in export_assets:
         assert asset.group_names_by_key[asset.key] == "exports"
@@ -187,7 +186,7 @@ def test_daily_schedule_waits_for_the_marts(monkeypatch: pytest.MonkeyPatch) -> 
         skipped = list(exports_daily_schedule(build_schedule_context(instance, scheduled_execution_time=when)))  # type: ignore[arg-type]
         assert "have no materialization for 2026-03-03" in skipped[0].skip_message  # type: ignore[union-attr]
         for spec in EXPORTS.values():
-            instance.report_runless_asset_event(AssetMaterialization(asset_key=spec.mart_key, partition="2026-03-03"))
+            instance.report_runless_asset_event(AssetMaterialization(asset_key=spec.mart_path, partition="2026-03-03"))
         [request] = list(exports_daily_schedule(build_schedule_context(instance, scheduled_execution_time=when)))  # type: ignore[arg-type]
     assert request.partition_key == "2026-03-03" and request.run_key == "exports-2026-03-03"  # type: ignore[union-attr]
 

@@ -7,8 +7,8 @@ import time
 
 import psycopg
 
-from orchestration.defs.exports.export import export_day
-from orchestration.defs.exports.specs import EXPORTS
+from datamove.export import export_day
+from datamove.export_specs import EXPORTS
 from tests.archive.crash import SURVIVED, CrashRunner
 from tests.bigquery_fixtures import BigQueryEmulator
 from tests.exports.conftest import DAYS, ScratchMarts, mart_day

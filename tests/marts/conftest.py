@@ -11,8 +11,8 @@ import pandas as pd
 import psycopg
 import pytest
 
-from orchestration.defs.marts.project import DBT_PROJECT_DIR, prepare_manifest
-from orchestration.settings import REPO_ROOT
+from foundation.settings import REPO_ROOT
+from orchestration.lib.dbt_project import DBT_PROJECT_DIR, prepare_manifest
 from tests.conftest import LoadedWarehouse
 
 
@@ -23,10 +23,10 @@ class DbtBuild:
 
 
 def dbt_cli_build() -> DbtBuild:
-    """`dbt build` exactly as a person runs it: the dbt_env exports, then plain dbt."""
+    """`dbt build` exactly as a person runs it: the `platform dbt-env` exports, then plain dbt."""
     dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
     script = (
-        f'eval "$({sys.executable} -m orchestration.defs.marts.dbt_env)" && '
+        f'eval "$({sys.executable} -m orchestration.cli dbt-env)" && '
         f"{dbt} build --project-dir {DBT_PROJECT_DIR} --profiles-dir {DBT_PROJECT_DIR} --threads 2"
     )
     done = subprocess.run(["bash", "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,

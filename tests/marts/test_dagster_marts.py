@@ -10,10 +10,11 @@ import dagster as dg
 import pytest
 from dagster_dbt import DbtCliResource
 
-from orchestration.defs.marts.dbt_env import dbt_environment
-from orchestration.defs.marts.project import DBT_PROJECT_DIR, dbt_executable
-from orchestration.defs.raw.catalog import SOURCE_TABLES
-from orchestration.settings import today as platform_today
+from foundation.catalog import SOURCE_TABLES
+from foundation.settings import today as platform_today
+from orchestration.lib.dbt_env import dbt_environment
+from orchestration.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
+from tests.defs_helpers import domain_defs
 from tests.marts.conftest import DbtBuild, read_sql
 
 MART_GROUPS = {"marts", "ml_features", "exports"}
@@ -33,9 +34,7 @@ def test_dbt_environment_from_socket_and_tcp_dsns() -> None:
 
 
 def test_every_mart_descends_from_raw(dbt_manifest: None) -> None:
-    from orchestration.defs.marts import defs
-
-    graph = dg.Definitions.merge(defs).resolve_asset_graph()
+    graph = domain_defs("marts").resolve_asset_graph()
     marts = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name in MART_GROUPS]
     assert len(marts) == 19  # 12 marts, 4 ML feature sets, 3 export-shaped
     for key in marts:
@@ -77,7 +76,7 @@ def _snapshot(dsn: str, day: date) -> dict[str, list[tuple]]:
 
 
 def test_a_partition_run_replaces_its_day_exactly(built_marts: DbtBuild, warehouse_dsn: str) -> None:
-    from orchestration.defs.marts import daily_marts
+    from orchestration.defs.marts.assets import daily_marts
 
     assert built_marts.returncode == 0
     day = read_sql(warehouse_dsn, "select max(day) as day from marts.agent_analytics "
@@ -102,7 +101,7 @@ def test_a_day_that_became_empty_loses_its_old_rows(built_marts: DbtBuild, wareh
     """delete+insert alone keeps a day the new result has no rows for; the window pre-hook empties it."""
     import psycopg
 
-    from orchestration.defs.marts import daily_marts
+    from orchestration.defs.marts.assets import daily_marts
 
     assert built_marts.returncode == 0
     empty_day = read_sql(warehouse_dsn, "select min(day) as day from marts.llm_cost_breakdown").day[0] - timedelta(10)
@@ -147,7 +146,7 @@ def test_a_failing_dbt_test_fails_its_check_with_the_failing_row_count(built_mar
     """A mart that breaks its key: the dbt test's check fails with dbt's failure count, the run names it."""
     import psycopg
 
-    from orchestration.defs.marts import marts
+    from orchestration.defs.marts.assets import marts
 
     assert built_marts.returncode == 0
     mart = dg.AssetKey(["ml_features", "ml_pr_rework_features"])

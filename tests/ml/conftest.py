@@ -8,8 +8,8 @@ import numpy as np
 import psycopg
 import pytest
 
+from foundation.settings import Settings
 from ml import MODEL_CACHE, PostgresML
-from orchestration.settings import Settings
 
 SCHEMA = "ml_test"
 

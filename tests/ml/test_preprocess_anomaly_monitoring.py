@@ -6,6 +6,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from foundation.settings import now as platform_now
 from ml import (
     InvalidArgumentError,
     InvalidColumnError,
@@ -14,7 +15,6 @@ from ml import (
     log_predictions,
     severity_for,
 )
-from orchestration.settings import now as platform_now
 from tests.ml.conftest import load_table
 
 WORDS = ["refactor", "login", "page", "button", "report", "export", "cache", "typo", "docs", "query"]

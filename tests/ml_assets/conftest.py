@@ -21,17 +21,17 @@ import dagster as dg
 import psycopg
 import pytest
 
+from datamove.extract import extract_table
+from foundation.catalog import SOURCE_TABLES_BY_NAME
+from foundation.settings import Settings
+from foundation.settings import today as platform_today
+from ml.models.specs import ALL_MODELS
 from orchestration.db.migrate import upgrade
-from orchestration.defs.marts.dbt_env import dbt_environment
-from orchestration.defs.marts.project import DBT_PROJECT_DIR, dbt_executable
 from orchestration.defs.ml.assets import ml_assets
 from orchestration.defs.ml.checks import ml_checks
-from orchestration.defs.ml.specs import ALL_MODELS
-from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME
-from orchestration.defs.raw.extract import extract_table
-from orchestration.resources import PostgresResource
-from orchestration.settings import Settings
-from orchestration.settings import today as platform_today
+from orchestration.lib.dbt_env import dbt_environment
+from orchestration.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
+from orchestration.lib.resources import PostgresResource
 from orchestration.simulator import engineering
 from orchestration.simulator.context import SimContext
 from orchestration.simulator.defects import defect_rates
@@ -56,7 +56,7 @@ class MLWarehouse:
         return {"warehouse_db": PostgresResource(dsn=self.dsn), "replica_db": PostgresResource(dsn=self.dsn)}
 
     def run_config(self) -> dict[str, object]:
-        ops = [spec.asset_key.to_python_identifier() for spec in ALL_MODELS]
+        ops = [dg.AssetKey(spec.asset_path).to_python_identifier() for spec in ALL_MODELS]
         return {"ops": {op: {"config": {"simulator_report": str(self.report_path)}} for op in ops}}
 
     def query(self, statement: str, params: tuple[object, ...] | None = None) -> list[tuple]:

@@ -8,12 +8,12 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from orchestration.defs.ml.health import PSI_BOUND, measure_drift, population_stability_index
-from orchestration.defs.ml.predictions import nearest_story_points, risk_level
-from orchestration.defs.ml.retraining import ModelState, assess
+from ml.models.health import PSI_BOUND, measure_drift, population_stability_index
+from ml.models.predictions import nearest_story_points, risk_level
+from ml.models.retraining import ModelState, assess
+from ml.models.specs import ALL_MODELS, ANOMALY, COMPLEXITY, REWORK, TRAJECTORY
+from ml.models.training import DeployedModel, deploy_reason, load_ceilings
 from orchestration.defs.ml.sensors import retraining_requests
-from orchestration.defs.ml.specs import ALL_MODELS, ANOMALY, COMPLEXITY, REWORK, TRAJECTORY
-from orchestration.defs.ml.training import DeployedModel, deploy_reason, load_ceilings
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_requests_only_stale_models_once_per_training() -> None:
     result = retraining_requests([fresh, stale], None)
     assert isinstance(result, dg.SensorResult)
     (request,) = result.run_requests or []
-    assert request.asset_selection == [REWORK.asset_key]
+    assert request.asset_selection == [dg.AssetKey(REWORK.asset_path)]
     assert request.run_key == "ml-retrain:rework@9"
     assert json.loads(result.cursor or "")["requested"] == {"rework": "rework@9"}
     again = retraining_requests([fresh, stale], result.cursor)

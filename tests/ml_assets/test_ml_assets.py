@@ -7,13 +7,13 @@ import logging
 import dagster as dg
 import pytest
 
-from orchestration.defs.marts.translator import MartsTranslator
-from orchestration.defs.ml import defs
+from foundation.settings import now as platform_now
+from ml.models.predictions import PR_REWORK, SCORE_TABLES, UNIFIED_ISSUES, log_name
+from ml.models.specs import ALL_MODELS, ANOMALY, COMPLEXITY, MODELS, REWORK, TRAJECTORY, UNIFIED
 from orchestration.defs.ml.assets import build_model_asset
-from orchestration.defs.ml.predictions import PR_REWORK, SCORE_TABLES, UNIFIED_ISSUES, log_name
-from orchestration.defs.ml.specs import ALL_MODELS, ANOMALY, COMPLEXITY, MODELS, REWORK, TRAJECTORY, UNIFIED
-from orchestration.resources import postgres_resources
-from orchestration.settings import now as platform_now
+from orchestration.lib.dbt_translator import MartsTranslator
+from orchestration.lib.resources import postgres_resources
+from tests.defs_helpers import domain_defs
 from tests.ml_assets.conftest import MLWarehouse, materialization_metadata, run_dbt
 
 log = logging.getLogger(__name__)
@@ -23,34 +23,35 @@ KEY = dg.AssetKey
 
 
 def test_graph_shape() -> None:
-    location = dg.Definitions.merge(defs, dg.Definitions(resources=postgres_resources()))  # as definitions.py will
+    location = dg.Definitions.merge(domain_defs("ml", with_resources=False),
+                                   dg.Definitions(resources=postgres_resources()))
     graph = location.resolve_asset_graph()
     ml_keys = {k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "ml"}
-    assert ml_keys == {spec.asset_key for spec in ALL_MODELS} | {t.asset_key for t in SCORE_TABLES}
+    assert ml_keys == {KEY(spec.asset_path) for spec in ALL_MODELS} | {KEY(t.asset_path) for t in SCORE_TABLES}
     assert KEY(["ml", "anomaly_detector"]) in ml_keys and KEY(["ml", "pr_rework_risk"]) in ml_keys
     assert KEY(["ml", "unified_issue_predictions"]) in ml_keys
     # every model hangs off the dbt feature marts, under the keys the marts translator gives them
     translator = MartsTranslator()
     for spec in MODELS:
-        for key in spec.upstream:
+        for key in map(KEY, spec.upstream):
             dbt_node = {"resource_type": "model", "name": key.path[-1],
                         "fqn": ["agent_platform", "ml_features", key.path[-1]]}
             assert translator.get_asset_key(dbt_node) == key
-            assert key in graph.get(spec.asset_key).parent_keys
-    assert graph.get(KEY(["ml", "epic_completion_predictions"])).parent_keys >= {TRAJECTORY.asset_key}
+            assert key in graph.get(KEY(spec.asset_path)).parent_keys
+    assert graph.get(KEY(["ml", "epic_completion_predictions"])).parent_keys >= {KEY(TRAJECTORY.asset_path)}
     # the open pull requests come from the rework mart (needs_scoring), not from staging
-    assert graph.get(PR_REWORK.asset_key).parent_keys == {REWORK.asset_key, KEY(["ml_features", "ml_pr_rework_features"])}
-    assert graph.get(UNIFIED_ISSUES.asset_key).parent_keys == {UNIFIED.asset_key, *UNIFIED.upstream}
-    assert graph.get(ANOMALY.asset_key).parent_keys == {t.asset_key for t in SCORE_TABLES}
+    assert graph.get(KEY(PR_REWORK.asset_path)).parent_keys == {KEY(REWORK.asset_path), KEY(["ml_features", "ml_pr_rework_features"])}
+    assert graph.get(KEY(UNIFIED_ISSUES.asset_path)).parent_keys == {KEY(UNIFIED.asset_path), *map(KEY, UNIFIED.upstream)}
+    assert graph.get(KEY(ANOMALY.asset_path)).parent_keys == {KEY(t.asset_path) for t in SCORE_TABLES}
     job = location.resolve_job_def("ml_training_job")
-    assert {KEY(["ml", "trajectory_model"]), ANOMALY.asset_key} <= set(job.asset_layer.selected_asset_keys)
+    assert {KEY(["ml", "trajectory_model"]), KEY(ANOMALY.asset_path)} <= set(job.asset_layer.selected_asset_keys)
     assert location.resolve_sensor_def("ml_retraining_sensor").job_name == "ml_training_job"
 
 
 def test_everything_materializes_and_every_check_passes(trained: dg.ExecuteInProcessResult) -> None:
     assert trained.success
     materialized = {e.asset_key for e in trained.get_asset_materialization_events()}
-    assert materialized == {spec.asset_key for spec in ALL_MODELS} | {t.asset_key for t in SCORE_TABLES}
+    assert materialized == {KEY(spec.asset_path) for spec in ALL_MODELS} | {KEY(t.asset_path) for t in SCORE_TABLES}
     evaluations = trained.get_asset_check_evaluations()
     assert len(evaluations) == 14  # 2 per model (+ 2 on the detector), 1 drift check per score table
     failed = [(e.asset_key.to_user_string(), e.check_name, e.metadata) for e in evaluations if not e.passed]
@@ -59,7 +60,7 @@ def test_everything_materializes_and_every_check_passes(trained: dg.ExecuteInPro
 
 @pytest.mark.parametrize("spec", MODELS, ids=lambda s: s.name)
 def test_model_metadata_explains_the_training(trained: dg.ExecuteInProcessResult, spec) -> None:  # type: ignore[no-untyped-def]
-    metadata = materialization_metadata(trained, spec.asset_key)
+    metadata = materialization_metadata(trained, KEY(spec.asset_path))
     assert metadata["project"] == spec.project
     assert metadata["backend"] == "engine"
     assert metadata["deployed"] is True
@@ -77,7 +78,7 @@ def test_model_metadata_explains_the_training(trained: dg.ExecuteInProcessResult
 @pytest.mark.parametrize("spec", [TRAJECTORY, COMPLEXITY, REWORK], ids=lambda s: s.name)
 def test_quality_bar_90_percent_of_the_simulator_ceiling(trained: dg.ExecuteInProcessResult,
                                                           ml_warehouse: MLWarehouse, spec) -> None:  # type: ignore[no-untyped-def]
-    metadata = materialization_metadata(trained, spec.asset_key)
+    metadata = materialization_metadata(trained, KEY(spec.asset_path))
     ceiling = ml_warehouse.ceilings[spec.ceiling_key]
     assert metadata["ceiling"] == pytest.approx(ceiling)
     log.info("%s: test %s %.4f vs ceiling %.4f (%.1f%%)", spec.name, spec.metric, metadata[spec.metric],
@@ -136,7 +137,7 @@ def test_rework_model_trains_on_labelled_pull_requests_only(trained: dg.ExecuteI
                         " FROM ml_features.ml_pr_rework_features")[0]
     merged = q("SELECT count(*) FROM raw.pull_requests WHERE merged_at IS NOT NULL")[0][0]
     assert labelled == merged and 0 < labelled < total
-    metadata = materialization_metadata(trained, REWORK.asset_key)
+    metadata = materialization_metadata(trained, KEY(REWORK.asset_path))
     assert metadata["training_rows"] == labelled
     # the engine's snapshot of the deployed model saw the same rows (what the sensor compares with)
     samples = q("SELECT (snapshots.analysis ->> 'samples')::bigint FROM pgml.models"
@@ -167,9 +168,9 @@ def test_unified_score_table_one_row_per_open_work_item_all_logged(trained: dg.E
                             " FROM ml.unified_issue_predictions")[0]
     assert rows == distinct == len(flagged) and bad == 0
     assert {r[0] for r in q("SELECT issue_id FROM ml.unified_issue_predictions")} == flagged
-    metadata = materialization_metadata(trained, UNIFIED_ISSUES.asset_key)
+    metadata = materialization_metadata(trained, KEY(UNIFIED_ISSUES.asset_path))
     assert metadata["dagster/row_count"] == metadata["predictions_logged"] == rows
-    assert metadata["model_id"] == materialization_metadata(trained, UNIFIED.asset_key)["model_id"]
+    assert metadata["model_id"] == materialization_metadata(trained, KEY(UNIFIED.asset_path))["model_id"]
     assert {"mean_predicted_lead_time_days", "mean_predicted_story_points", "mean_rework_score"} <= set(metadata)
     # every row is in the prediction log: one entry per issue, valued by the predicted lead time
     logged = q("SELECT greatest(prediction_value, 0), input_features FROM ml.ml_prediction_log"
@@ -198,7 +199,7 @@ def test_feature_mart_tests_pass_with_open_rows(ml_warehouse: MLWarehouse) -> No
 
 def test_every_logged_prediction_is_scored_by_the_detector(trained: dg.ExecuteInProcessResult,
                                                           ml_warehouse: MLWarehouse) -> None:
-    metadata = materialization_metadata(trained, ANOMALY.asset_key)
+    metadata = materialization_metadata(trained, KEY(ANOMALY.asset_path))
     assert metadata["predictions_scored"] == metadata["training_rows"]
     assert metadata["alerts_written"] == metadata["anomalies"]
     # anomalies stay rare on healthy data (the seed's threshold: score < -0.5)
@@ -208,9 +209,9 @@ def test_every_logged_prediction_is_scored_by_the_detector(trained: dg.ExecuteIn
 
 def test_retraining_on_unchanged_data_ties_and_deploys(trained: dg.ExecuteInProcessResult,
                                                       ml_warehouse: MLWarehouse) -> None:
-    first = materialization_metadata(trained, TRAJECTORY.asset_key)
+    first = materialization_metadata(trained, KEY(TRAJECTORY.asset_path))
     again = dg.materialize([build_model_asset(TRAJECTORY)], resources=ml_warehouse.resources())
-    metadata = materialization_metadata(again, TRAJECTORY.asset_key)
+    metadata = materialization_metadata(again, KEY(TRAJECTORY.asset_path))
     assert metadata["model_id"] != first["model_id"] and metadata["deployed"] is True
     assert metadata["deploy_reason"] == (f"deployed: new r2 {first['r2']:.4f} is not worse than deployed model "
                                          f"{first['model_id']}'s {first['r2']:.4f}")

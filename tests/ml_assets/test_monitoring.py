@@ -9,13 +9,13 @@ import dagster as dg
 import psycopg
 import pytest
 
+from foundation.settings import now as platform_now
 from ml import log_predictions
+from ml.models.predictions import EPIC_COMPLETION
+from ml.models.specs import ANOMALY, REWORK, TRAJECTORY
 from orchestration.defs.ml.assets import anomaly_detector, build_model_asset
 from orchestration.defs.ml.checks import build_drift_check, build_model_checks
-from orchestration.defs.ml.predictions import EPIC_COMPLETION
 from orchestration.defs.ml.sensors import ml_retraining_sensor
-from orchestration.defs.ml.specs import ANOMALY, REWORK, TRAJECTORY
-from orchestration.settings import now as platform_now
 from tests.ml_assets.conftest import MLWarehouse, materialization_metadata
 
 # Labels that ignore every feature: what a model trained on broken data looks like.
@@ -42,7 +42,7 @@ def test_health_checks_fail_on_a_degraded_model(ml_warehouse: MLWarehouse) -> No
 
 def test_drift_check_and_anomaly_alerts_on_degraded_predictions(trained: dg.ExecuteInProcessResult,
                                                                ml_warehouse: MLWarehouse) -> None:
-    typical = materialization_metadata(trained, EPIC_COMPLETION.asset_key)["mean_predicted_lead_time_days"]
+    typical = materialization_metadata(trained, dg.AssetKey(EPIC_COMPLETION.asset_path))["mean_predicted_lead_time_days"]
     seconds = float(typical) * 86400  # type: ignore[arg-type]
     shifted, wild = [3 * seconds] * 10, [60 * seconds] * 2
     with psycopg.connect(ml_warehouse.dsn, autocommit=True) as conn:
@@ -120,7 +120,7 @@ def test_sensor_requests_only_the_stale_model(trained: dg.ExecuteInProcessResult
     result = _evaluate(ml_warehouse, instance)
     assert isinstance(result, dg.SensorResult)
     (request,) = result.run_requests or []
-    assert request.asset_selection == [TRAJECTORY.asset_key]
+    assert request.asset_selection == [dg.AssetKey(TRAJECTORY.asset_path)]
     latest = ml_warehouse.query("SELECT max(models.id) FROM pgml.models JOIN pgml.projects"
                                 " ON projects.id = models.project_id WHERE projects.name = %s",
                                 (TRAJECTORY.project,))[0][0]
@@ -140,5 +140,5 @@ def test_sensor_requests_a_model_whose_training_data_grew(trained: dg.ExecuteInP
     result = _evaluate(ml_warehouse, instance)
     assert isinstance(result, dg.SensorResult)
     (request,) = result.run_requests or []
-    assert request.asset_selection == [REWORK.asset_key]
+    assert request.asset_selection == [dg.AssetKey(REWORK.asset_path)]
     assert request.tags["ml/retrain_reason"] == "rework: 60 new records ≥ 50, trained 0 days ago < 21"

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dagster import Definitions, EnvVar
 
-from orchestration.bigquery.resource import BigQueryResource
 from orchestration.defs.provisioning.assets import provisioned_demo
-from orchestration.defs.provisioning.resources import ProvisioningSettings
 from orchestration.defs.provisioning.sensors import provisioning_job, provisioning_requests_sensor
-from orchestration.resources import PostgresResource
+from orchestration.lib.resources import BigQueryResource, PostgresResource, ProvisioningSettings
 
 APP_DSN_VARIABLE = "PROVISIONING_TEST_APP_DSN"
 

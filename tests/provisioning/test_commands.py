@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from orchestration.defs.provisioning import commands
+from orchestration.cli import provisioning as commands
 from tests.provisioning.conftest import rows
 
 

@@ -22,13 +22,17 @@ from dagster._core.storage.tags import RUN_KEY_TAG
 
 from agents.provisioning import insert_request
 from agents.testing.fixture_sites import FixtureSites
-from orchestration.bigquery.resource import BigQueryResource
+from orchestration.cli.sensor_runs import provision_via_sensor
 from orchestration.db.migrate import upgrade
-from orchestration.defs import provisioning
-from orchestration.defs.provisioning.inprocess import provision_via_sensor
 from orchestration.defs.provisioning.sensors import CONCURRENCY_TAG, provisioning_requests_sensor
-from orchestration.resources import PostgresResource, postgres_resources
+from orchestration.lib.resources import (
+    BigQueryResource,
+    PostgresResource,
+    ProvisioningSettings,
+    postgres_resources,
+)
 from tests.bigquery_fixtures import BigQueryEmulator
+from tests.defs_helpers import domain_defs
 from tests.provisioning.conftest import rows
 from tests.provisioning.dagster_location import APP_DSN_VARIABLE, location_definitions
 
@@ -65,8 +69,9 @@ def _tick(instance: DagsterInstance, dsn: str, cursor: str | None) -> SensorResu
 
 
 def test_definitions_load_and_declare_the_provisioning_graph() -> None:
-    shared = {**postgres_resources(), "bigquery": BigQueryResource(project="agent-platform-local")}
-    defs = Definitions.merge(provisioning.defs, Definitions(resources=shared))
+    shared = {**postgres_resources(), "bigquery": BigQueryResource(project="agent-platform-local"),
+              "provisioning": ProvisioningSettings()}
+    defs = Definitions.merge(domain_defs("provisioning", with_resources=False), Definitions(resources=shared))
     Definitions.validate_loadable(defs)
     job = defs.resolve_job_def("provisioning_job")
     assert job.tags[CONCURRENCY_TAG] == "demo"

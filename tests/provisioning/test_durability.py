@@ -19,7 +19,7 @@ from agents.provisioning import (
 )
 from agents.provisioning.state import ProvisioningState
 from agents.testing.fixture_sites import FixtureSites
-from orchestration.settings import REPO_ROOT
+from foundation.settings import REPO_ROOT
 from tests.bigquery_fixtures import BigQueryEmulator
 from tests.provisioning.conftest import DepsFactory, closed_port_url, rows
 from tests.provisioning.kill_worker import KILLED_EXIT_CODE

@@ -10,9 +10,9 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME
-from orchestration.defs.raw.extract import Window, extract_table
-from orchestration.settings import today as platform_today
+from datamove.extract import LoadPolicy, extract_table
+from foundation.catalog import SOURCE_TABLES_BY_NAME, Window
+from foundation.settings import today as platform_today
 from orchestration.simulator import SimulationReport, simulate
 from quality.quarantine import quarantine_after_load
 
@@ -35,7 +35,7 @@ class ScratchStack:
         for name in tables:
             table = SOURCE_TABLES_BY_NAME[name]
             extract_table(table, self.app_dsn, self.warehouse_dsn, self.window if table.partitioned else None,
-                          after_load=quarantine_after_load if quarantine else None)
+                          policy=LoadPolicy(after=(quarantine_after_load,) if quarantine else ()))
 
     def scalar(self, query: str, *params: object, dsn: str | None = None) -> object:
         with psycopg.connect(dsn or self.warehouse_dsn) as conn:

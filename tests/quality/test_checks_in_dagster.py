@@ -8,18 +8,19 @@ from pathlib import Path
 import pytest
 from dagster import AssetExecutionContext, AssetKey, Definitions, asset, materialize
 
-from orchestration.defs.quality import defs as quality_defs
+from datamove.extract import LoadPolicy
+from foundation.catalog import SOURCE_TABLES, SOURCE_TABLES_BY_NAME
 from orchestration.defs.quality.assets import scorecard
 from orchestration.defs.quality.checks import build_suite_checks
 from orchestration.defs.raw import assets as raw_assets_module
 from orchestration.defs.raw.assets import build_raw_asset
-from orchestration.defs.raw.catalog import SOURCE_TABLES, SOURCE_TABLES_BY_NAME
-from orchestration.partitions import daily_partitions
-from orchestration.resources import PostgresResource
+from orchestration.lib.partitions import daily_partitions
+from orchestration.lib.resources import PostgresResource
 from quality import policy
 from quality.quarantine import quarantine_after_load
 from quality.rules import RAW_SUITES
 from quality.validation import sqlalchemy_url, validate_suite
+from tests.defs_helpers import domain_defs
 from tests.quality.conftest import ScratchStack, one_day
 
 
@@ -45,8 +46,8 @@ def _materialized(result) -> set[str]:  # type: ignore[no-untyped-def]
 def test_failing_blocking_check_stops_downstream(scratch: ScratchStack, monkeypatch: pytest.MonkeyPatch) -> None:
     scratch.simulate({"negative_revenue": 0.1})
     scratch.load(("specialties", "agents", "customers"))
-    # without the quarantine hook the bad rows reach raw: the blocking check must stop the marts
-    monkeypatch.setattr(raw_assets_module, "AFTER_LOAD_HOOKS", [])
+    # without the quarantine step the bad rows reach raw: the blocking check must stop the marts
+    monkeypatch.setattr(raw_assets_module, "RAW_LOAD_POLICY", LoadPolicy())
     blocked = _run_tasks_partition(scratch)
     assert not blocked.success
     failed = {e.check_name: e for e in blocked.get_asset_check_evaluations() if not e.passed}
@@ -56,8 +57,8 @@ def test_failing_blocking_check_stops_downstream(scratch: ScratchStack, monkeypa
     assert evaluation.metadata["sample_values"].value
     assert _materialized(blocked) == {"raw/tasks"}
 
-    # with the hook the rows are quarantined in the same load, and the marts run
-    monkeypatch.setattr(raw_assets_module, "AFTER_LOAD_HOOKS", [quarantine_after_load])
+    # with it the rows are quarantined in the same load, and the marts run
+    monkeypatch.setattr(raw_assets_module, "RAW_LOAD_POLICY", LoadPolicy(after=(quarantine_after_load,)))
     clean = _run_tasks_partition(scratch)
     assert clean.success
     assert _materialized(clean) == {"raw/tasks", "marts/quality_probe"}
@@ -120,8 +121,8 @@ def test_socket_and_password_dsns_become_sqlalchemy_urls() -> None:
 
 
 def test_every_raw_table_has_its_suite_as_checks() -> None:
-    assert quarantine_after_load in raw_assets_module.AFTER_LOAD_HOOKS
-    specs = {(tuple(s.asset_key.path), s.name): s for c in quality_defs.asset_checks for s in c.check_specs}
+    assert quarantine_after_load in raw_assets_module.RAW_LOAD_POLICY.after
+    specs = {(tuple(s.asset_key.path), s.name): s for c in domain_defs("quality").asset_checks for s in c.check_specs}
     for table in SOURCE_TABLES:
         suite = RAW_SUITES[table.name]
         for rule in suite.rules:
@@ -130,12 +131,8 @@ def test_every_raw_table_has_its_suite_as_checks() -> None:
             assert (spec.partitions_def is not None) == table.partitioned
     assert specs[(("raw", "tasks"), "revenue_non_negative")].blocking
     assert not specs[(("raw", "tasks"), "late_arriving_rows")].blocking
-    # wired like orchestration/definitions.py will: raw, marts (when dbt is usable), quality
-    from orchestration.defs import marts, raw
-
-    Definitions.validate_loadable(Definitions.merge(
-        raw.defs, marts.defs, quality_defs,
-        Definitions(resources={"app_db": PostgresResource(dsn="x"), "warehouse_db": PostgresResource(dsn="x")})))
-    mart_checks = {tuple(s.asset_key.path) for c in quality_defs.asset_checks for s in c.check_specs
+    # raw, marts and quality load together with the code location's resources
+    Definitions.validate_loadable(Definitions.merge(domain_defs("raw"), domain_defs("marts"), domain_defs("quality")))
+    mart_checks = {tuple(s.asset_key.path) for c in domain_defs("quality").asset_checks for s in c.check_specs
                    if s.asset_key.path[0] == "marts"}
     assert ("marts", "agent_analytics") in mart_checks

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.defs.marts.dbt_env import dbt_environment
-from orchestration.defs.marts.project import DBT_PROJECT_DIR
+from orchestration.lib.dbt_env import dbt_environment
+from orchestration.lib.dbt_project import DBT_PROJECT_DIR
 from tests.quality.conftest import ScratchStack
 
 

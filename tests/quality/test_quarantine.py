@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import psycopg
 
+from datamove.extract import LoadPolicy, extract_table
+from foundation.catalog import SOURCE_TABLES_BY_NAME, Window
+from orchestration.cli.main import main as quarantine_cli
 from orchestration.defs.quality.checks import evaluate_suite
-from orchestration.defs.quality.commands import main as quarantine_cli
-from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME
-from orchestration.defs.raw.extract import Window, extract_table
 from quality.quarantine import quarantine_after_load, release
 from quality.rules import RAW_SUITES
 from tests.quality.conftest import ScratchStack, one_day
@@ -32,9 +32,9 @@ def test_rerun_is_idempotent_and_raw_plus_quarantine_equals_source(scratch: Scra
     day = one_day(scratch)
     window = Window(day, day + timedelta(days=1))
     tasks = SOURCE_TABLES_BY_NAME["tasks"]
-    first = extract_table(tasks, scratch.app_dsn, scratch.warehouse_dsn, window, after_load=quarantine_after_load)
+    first = extract_table(tasks, scratch.app_dsn, scratch.warehouse_dsn, window, policy=LoadPolicy(after=(quarantine_after_load,)))
     before = _counts(scratch, scratch.window)
-    second = extract_table(tasks, scratch.app_dsn, scratch.warehouse_dsn, window, after_load=quarantine_after_load)
+    second = extract_table(tasks, scratch.app_dsn, scratch.warehouse_dsn, window, policy=LoadPolicy(after=(quarantine_after_load,)))
     after = _counts(scratch, scratch.window)
     assert before == after, "re-running a partition changed raw or quarantine"
     source, raw, quarantined, distinct = after
@@ -42,7 +42,7 @@ def test_rerun_is_idempotent_and_raw_plus_quarantine_equals_source(scratch: Scra
     assert distinct == stack_quarantine_rows(scratch), "a row is quarantined twice"
     for result in (first, second):
         assert result.extra["raw_rows_after_quarantine"] + result.extra["quarantined_rows"] == result.source_rows
-        assert result.extra["raw_plus_quarantine_reconciled"].value is True
+        assert result.extra["raw_plus_quarantine_reconciled"] is True
 
 
 def stack_quarantine_rows(stack: ScratchStack) -> int:

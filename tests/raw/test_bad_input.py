@@ -7,10 +7,10 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from orchestration.connections import DatabaseUnreachableError
-from orchestration.defs.raw.catalog import SOURCE_TABLES_BY_NAME
-from orchestration.defs.raw.extract import SchemaDriftError, Window, extract_table
-from orchestration.settings import Settings
+from datamove.extract import LoadPolicy, SchemaDriftError, extract_table
+from foundation.catalog import SOURCE_TABLES_BY_NAME, Window
+from foundation.connections import DatabaseUnreachableError
+from foundation.settings import Settings
 from tests.conftest import LoadedWarehouse
 
 
@@ -54,6 +54,6 @@ def test_failure_after_copy_leaves_previous_partition_intact(warehouse: LoadedWa
         raise RuntimeError("disk full (simulated)")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        extract_table(tasks, settings.app_dsn, settings.warehouse_dsn, window, after_load=explode)  # type: ignore[arg-type]
+        extract_table(tasks, settings.app_dsn, settings.warehouse_dsn, window, policy=LoadPolicy(after=(explode,)))  # type: ignore[arg-type]
     with psycopg.connect(settings.warehouse_dsn) as conn:  # type: ignore[arg-type]
         assert conn.execute(query, (day,)).fetchone() == before

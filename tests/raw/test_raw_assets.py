@@ -8,10 +8,10 @@ import psycopg
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
+from foundation.catalog import PARTITIONED_TABLES, SOURCE_TABLES, SOURCE_TABLES_BY_NAME
 from orchestration.defs.raw.assets import raw_assets
-from orchestration.defs.raw.catalog import PARTITIONED_TABLES, SOURCE_TABLES, SOURCE_TABLES_BY_NAME
-from orchestration.partitions import daily_partitions
-from orchestration.resources import postgres_resources
+from orchestration.lib.partitions import daily_partitions
+from orchestration.lib.resources import postgres_resources
 from tests.conftest import LoadedWarehouse
 
 TASKS = SOURCE_TABLES_BY_NAME["tasks"]

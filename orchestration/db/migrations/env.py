@@ -7,7 +7,7 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from orchestration.connections import sqlalchemy_url
+from foundation.connections import sqlalchemy_url
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or sqlalchemy_url(os.environ["PLATFORM_APP_DSN"])

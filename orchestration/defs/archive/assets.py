@@ -27,8 +27,8 @@ from dagster import (
 )
 from pydantic import Field
 
-from orchestration.defs.archive.archiver import ArchiveError, ArchiveOutcome, HotMonthError, archive_month
-from orchestration.defs.archive.policy import (
+from datamove.archive.archiver import ArchiveError, ArchiveOutcome, HotMonthError, archive_month
+from datamove.archive.policy import (
     ARCHIVED_TABLES,
     COLD_DAYS,
     HOT_DAYS,
@@ -37,10 +37,10 @@ from orchestration.defs.archive.policy import (
     newest_month_in_tier,
     parse_month,
 )
-from orchestration.partitions import monthly_partitions
-from orchestration.resources import PostgresResource
-from orchestration.settings import load_settings
-from orchestration.settings import today as platform_today
+from foundation.settings import load_settings
+from foundation.settings import today as platform_today
+from orchestration.lib.partitions import monthly_partitions
+from orchestration.lib.resources import PostgresResource
 
 
 class ArchiveStorage(ConfigurableResource):

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetRecordsFilter,
     AssetsDefinition,
     AssetSelection,
@@ -28,11 +29,10 @@ from dagster import (
 )
 from pydantic import Field
 
-from orchestration.bigquery.resource import BigQueryResource
-from orchestration.defs.exports.export import ExportError, ExportResult, export_day
-from orchestration.defs.exports.specs import DEFAULT_DATASET, EXPORTS, MART_SCHEMA, ExportSpec
-from orchestration.partitions import daily_partitions, previous_day
-from orchestration.resources import PostgresResource
+from datamove.export import ExportError, ExportResult, export_day
+from datamove.export_specs import DEFAULT_DATASET, EXPORTS, MART_SCHEMA, ExportSpec
+from orchestration.lib.partitions import daily_partitions, previous_day
+from orchestration.lib.resources import BigQueryResource, PostgresResource
 
 
 class ExportConfig(Config):
@@ -69,14 +69,14 @@ def _metadata(results: list[ExportResult]) -> dict[str, object]:
 
 def build_export_asset(spec: ExportSpec) -> AssetsDefinition:
     @asset(
-        key=spec.asset_key,
+        key=AssetKey(spec.asset_path),
         group_name="exports",
         description=(f"{spec.description} BigQuery table `{DEFAULT_DATASET}.{spec.name}`, partitioned by day; "
                      f"each day replaced atomically and reconciled (rows, SUM({spec.checksum_column})) "
                      f"with marts.{spec.name}."),
         partitions_def=daily_partitions,
         backfill_policy=BackfillPolicy.single_run(),
-        deps=[spec.mart_key],
+        deps=[AssetKey(spec.mart_path)],
         kinds={"bigquery"},
         # Quota and backend errors deserve another try; schema and reconciliation failures do not.
         retry_policy=RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL),
@@ -109,15 +109,15 @@ export_assets = [build_export_asset(spec) for spec in EXPORTS.values()]
 exports_daily_job = define_asset_job(
     "exports_daily_job",
     # By key: the dbt export-shaped marts share the "exports" group name.
-    selection=AssetSelection.assets(*[spec.asset_key for spec in EXPORTS.values()]),
+    selection=AssetSelection.assets(*[AssetKey(spec.asset_path) for spec in EXPORTS.values()]),
     partitions_def=daily_partitions,
     description="Export one day of agent_performance, customer_behavior and revenue_metrics to BigQuery.",
 )
 
 
-def _materialized(context: ScheduleEvaluationContext, spec_key: object, partition: str) -> bool:
+def _materialized(context: ScheduleEvaluationContext, spec_path: tuple[str, ...], partition: str) -> bool:
     records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=spec_key, asset_partitions=[partition]), limit=1)  # type: ignore[arg-type]
+        AssetRecordsFilter(asset_key=AssetKey(spec_path), asset_partitions=[partition]), limit=1)
     return bool(records.records)
 
 
@@ -127,7 +127,7 @@ def exports_daily_schedule(context: ScheduleEvaluationContext) -> Iterator[RunRe
     """Yesterday's exports once its marts are built: tried at 03:30 (raw runs at 02:00, the marts after it),
     again hourly until 06:30 if the marts are late; the run key makes it run once."""
     day = previous_day(context.scheduled_execution_time).isoformat()
-    waiting = [spec.name for spec in EXPORTS.values() if not _materialized(context, spec.mart_key, day)]
+    waiting = [spec.name for spec in EXPORTS.values() if not _materialized(context, spec.mart_path, day)]
     if waiting:
         yield SkipReason(f"marts {', '.join(waiting)} have no materialization for {day} yet; exports wait for them")
         return

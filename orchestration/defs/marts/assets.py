@@ -17,10 +17,10 @@ from typing import Any
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue
 from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
 
-from orchestration.defs.marts.dbt_env import apply_dbt_environment
-from orchestration.defs.marts.project import marts_dbt_project
-from orchestration.defs.marts.translator import MartsTranslator
-from orchestration.partitions import daily_partitions
+from orchestration.lib.dbt_env import apply_dbt_environment
+from orchestration.lib.dbt_project import marts_dbt_project
+from orchestration.lib.dbt_translator import MartsTranslator
+from orchestration.lib.partitions import daily_partitions
 
 log = logging.getLogger(__name__)
 

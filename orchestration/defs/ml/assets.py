@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetsDefinition,
     Config,
     Failure,
@@ -21,8 +22,8 @@ from dagster import (
 )
 from pydantic import Field
 
-from orchestration.defs.ml.anomaly import SEVERITIES, ensure_monitoring_views, score_unscored_predictions
-from orchestration.defs.ml.predictions import (
+from ml.models.anomaly import SEVERITIES, ensure_monitoring_views, score_unscored_predictions
+from ml.models.predictions import (
     EPIC_COMPLETION,
     PR_REWORK,
     SCORE_TABLES,
@@ -33,10 +34,9 @@ from orchestration.defs.ml.predictions import (
     score,
     value_counts,
 )
-from orchestration.defs.ml.specs import ANOMALY, GROUP, MODELS, ModelSpec
-from orchestration.defs.ml.training import TrainingDataMissing, TrainingOutcome, load_ceilings, train_model
-from orchestration.defs.ml.warehouse import postgresml
-from orchestration.resources import PostgresResource
+from ml.models.specs import ANOMALY, GROUP, MODELS, ModelSpec
+from ml.models.training import TrainingDataMissing, TrainingOutcome, load_ceilings, train_model
+from orchestration.lib.resources import PostgresResource, postgresml
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,9 @@ def _train(spec: ModelSpec, context: AssetExecutionContext, config: ModelTrainin
 
 def build_model_asset(spec: ModelSpec) -> AssetsDefinition:
     @asset(
-        key=spec.asset_key,
+        key=AssetKey(spec.asset_path),
         group_name=GROUP,
-        deps=list(spec.upstream),
+        deps=[AssetKey(k) for k in spec.upstream],
         description=f"{spec.description} PostgresML project `{spec.project}`, trained on `{spec.training_view}`.",
         kinds={"postgresml", _KINDS.get(spec.algorithm, "python")},
     )
@@ -112,9 +112,9 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 def build_score_asset(table: ScoreTable) -> AssetsDefinition:
     @asset(
-        key=table.asset_key,
+        key=AssetKey(table.asset_path),
         group_name=GROUP,
-        deps=list(table.upstream),
+        deps=[AssetKey(k) for k in table.upstream],
         description=f"`{table.qualified}`: {table.spec.project}'s predictions, replaced as a whole each run; "
         "every prediction is also appended to `ml.ml_prediction_log`.",
         kinds={"postgres"},
@@ -130,9 +130,9 @@ def build_score_asset(table: ScoreTable) -> AssetsDefinition:
 
 
 @asset(
-    key=ANOMALY.asset_key,
+    key=AssetKey(ANOMALY.asset_path),
     group_name=GROUP,
-    deps=[table.asset_key for table in SCORE_TABLES],
+    deps=[AssetKey(table.asset_path) for table in SCORE_TABLES],
     description=f"{ANOMALY.description} Trains PostgresML project `{ANOMALY.project}`, then scores the logged "
     "predictions that have no anomaly score yet and writes `ml.ml_anomaly_alerts` for anomalies "
     "(severity and recommended action as seed 003).",

@@ -8,15 +8,21 @@ The anomaly detector gets ``predicts_on_sample`` and a bound on its anomaly rate
 
 # No `from __future__ import annotations`: Dagster inspects resource annotations at runtime.
 
-from dagster import AssetCheckResult, AssetChecksDefinition, AssetCheckSeverity, MetadataValue, asset_check
+from dagster import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+)
 
 from ml import NoDeploymentError
-from orchestration.defs.ml.health import MEAN_SHIFT_BOUND, PSI_BOUND, predict_sample, prediction_drift
-from orchestration.defs.ml.predictions import SCORE_TABLES, ScoreTable
-from orchestration.defs.ml.specs import ALL_MODELS, ANOMALY, ModelSpec
-from orchestration.defs.ml.training import finite_number
-from orchestration.defs.ml.warehouse import postgresml
-from orchestration.resources import PostgresResource
+from ml.models.health import MEAN_SHIFT_BOUND, PSI_BOUND, predict_sample, prediction_drift
+from ml.models.predictions import SCORE_TABLES, ScoreTable
+from ml.models.specs import ALL_MODELS, ANOMALY, ModelSpec
+from ml.models.training import finite_number
+from orchestration.lib.resources import PostgresResource, postgresml
 
 ANOMALY_RATE_BOUND = 0.2  # more than one flagged prediction in five means the detector, not the models, is off
 
@@ -27,7 +33,7 @@ def _no_model(spec: ModelSpec) -> AssetCheckResult:
 
 
 def build_sample_check(spec: ModelSpec) -> AssetChecksDefinition:
-    @asset_check(asset=spec.asset_key, name="predicts_on_sample", blocking=True,
+    @asset_check(asset=AssetKey(spec.asset_path), name="predicts_on_sample", blocking=True,
                  description="The deployed model predicts a sample of its training rows: every output finite "
                  "(probabilities in [0, 1] summing to 1; detector scores <= 0).")
     def _check(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
@@ -55,7 +61,7 @@ def build_metric_check(spec: ModelSpec) -> AssetChecksDefinition:
     assert spec.metric and spec.metric_floor is not None
     metric, floor = spec.metric, spec.metric_floor
 
-    @asset_check(asset=spec.asset_key, name="metric_above_floor", blocking=True,
+    @asset_check(asset=AssetKey(spec.asset_path), name="metric_above_floor", blocking=True,
                  description=f"The deployed model's test {metric} is at least {floor}.")
     def _check(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
         with postgresml(warehouse_db, replica_db) as ml:
@@ -77,7 +83,7 @@ def build_metric_check(spec: ModelSpec) -> AssetChecksDefinition:
     return _check
 
 
-@asset_check(asset=ANOMALY.asset_key, name="anomaly_rate_within_bound",
+@asset_check(asset=AssetKey(ANOMALY.asset_path), name="anomaly_rate_within_bound",
              description=f"The detector flags at most {ANOMALY_RATE_BOUND:.0%} of its test rows.")
 def anomaly_rate_within_bound(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
     with postgresml(warehouse_db, replica_db) as ml:
@@ -97,7 +103,7 @@ def anomaly_rate_within_bound(warehouse_db: PostgresResource, replica_db: Postgr
 def build_drift_check(table: ScoreTable) -> AssetChecksDefinition:
     spec = table.spec
 
-    @asset_check(asset=table.asset_key, name="prediction_drift",
+    @asset_check(asset=AssetKey(table.asset_path), name="prediction_drift",
                  description=f"The latest logged predictions of {spec.project} vs its predictions on the "
                  f"training rows: PSI <= {PSI_BOUND} and mean shift <= {MEAN_SHIFT_BOUND} standard deviations.")
     def _check(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from orchestration.defs.ml.specs import GROUP
+from ml.models.specs import GROUP
 
 ml_training_job = define_asset_job(
     "ml_training_job",

@@ -10,12 +10,20 @@ training even while its run is queued; the run key is the same tokens, determini
 
 import json
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import (
+    AssetKey,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
 
+from ml.models.retraining import Assessment, assess, read_state
+from ml.models.specs import RETRAINED_BY_SENSOR
 from orchestration.defs.ml.jobs import ml_training_job
-from orchestration.defs.ml.retraining import Assessment, assess, read_state
-from orchestration.defs.ml.specs import RETRAINED_BY_SENSOR
-from orchestration.resources import PostgresResource
+from orchestration.lib.resources import PostgresResource
 
 RETRAINING_INTERVAL_SECONDS = 3600
 
@@ -38,7 +46,7 @@ def retraining_requests(assessments: list[Assessment], cursor: str | None) -> Se
     run_key = "ml-retrain:" + ",".join(a.token for a in due)
     request = RunRequest(
         run_key=run_key,
-        asset_selection=[a.spec.asset_key for a in due],
+        asset_selection=[AssetKey(a.spec.asset_path) for a in due],
         tags={"ml/retrain_reason": "; ".join(a.reason for a in due)[:4000]},
     )
     return SensorResult(run_requests=[request], cursor=json.dumps({"requested": requested}, sort_keys=True))

@@ -8,11 +8,14 @@ from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataV
 
 from agents.llm import UsageRecorder, get_provider
 from agents.provisioning import ProvisioningDeps, ProvisioningOutcome, provision_request
-from orchestration.bigquery.resource import BigQueryResource
-from orchestration.defs.provisioning.resources import ProvisioningSettings, provisioning_work_dir
-from orchestration.partitions import provisioning_request_partitions
-from orchestration.resources import PostgresResource
-from orchestration.settings import today as platform_today
+from foundation.settings import today as platform_today
+from orchestration.lib.partitions import provisioning_request_partitions
+from orchestration.lib.resources import (
+    BigQueryResource,
+    PostgresResource,
+    ProvisioningSettings,
+    provisioning_work_dir,
+)
 
 PROVISIONED_DEMO_KEY = ["provisioning", "provisioned_demo"]
 

@@ -24,8 +24,8 @@ from dagster import (
 
 from agents.provisioning.requests import mark_queued, pending_requests
 from orchestration.defs.provisioning.assets import PROVISIONED_DEMO_KEY
-from orchestration.partitions import provisioning_request_partitions
-from orchestration.resources import PostgresResource
+from orchestration.lib.partitions import provisioning_request_partitions
+from orchestration.lib.resources import PostgresResource
 
 CONCURRENCY_TAG = "platform/provisioning"  # dagster.yaml allows 2 such runs at once
 REQUEST_TAG = "platform/provisioning_request"

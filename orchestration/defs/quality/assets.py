@@ -14,11 +14,12 @@ from dagster import (
     TableRecord,
     TableSchema,
     asset,
+    define_asset_job,
 )
 
-from orchestration.defs.raw.catalog import SOURCE_TABLES
-from orchestration.partitions import daily_partitions
-from orchestration.resources import PostgresResource
+from foundation.catalog import SOURCE_TABLES
+from orchestration.lib.partitions import daily_partitions
+from orchestration.lib.resources import PostgresResource
 from quality import policy
 from quality.scorecard import Score, compute_scorecard, overall, trend
 
@@ -84,3 +85,7 @@ def scorecard(context: AssetExecutionContext, warehouse_db: PostgresResource) ->
         "dagster/row_count": sum(len(v) for v in per_day.values()),
         "days_scored": len(days),
     })
+
+
+scorecard_job = define_asset_job("quality_scorecard_job", selection=[scorecard], partitions_def=daily_partitions,
+                                 description="Compute the data-quality scorecard of a day.")

@@ -12,11 +12,11 @@ and validate exactly the partition's window.
 import logging
 import warnings
 from collections.abc import Iterator
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -30,15 +30,14 @@ from dagster import (
     multi_asset_check,
 )
 
-from orchestration.connections import connect
-from orchestration.defs.raw.catalog import PARTITION_DATE_COLUMN, RAW_SCHEMA
-from orchestration.partitions import daily_partitions
-from orchestration.resources import PostgresResource
-from orchestration.settings import load_settings, mask_dsn
+from foundation.catalog import RAW_SCHEMA
+from foundation.settings import load_settings, mask_dsn
+from orchestration.lib.partitions import daily_partitions
+from orchestration.lib.resources import PostgresResource
 from quality import policy
-from quality.rules import QUARANTINE_SCHEMA, RAW_SUITES, Rule, TableSuite, ident
-from quality.validation import RuleOutcome, SuiteValidation, TableNotBuiltError, validate_suite
-from quality.warehouse import relation_exists, window_filter
+from quality.quarantine import quarantine_counts
+from quality.rules import MART_SUITES, RAW_SUITES, Rule, TableSuite
+from quality.validation import RuleOutcome, SuiteValidation, TableNotBuiltError, source_latest, validate_suite
 
 log = logging.getLogger(__name__)
 
@@ -52,36 +51,6 @@ def check_window(context: AssetCheckExecutionContext, suite: TableSuite) -> tupl
         return None, None
     window = context.op_execution_context.partition_time_window
     return window.start.date(), window.end.date()
-
-
-def source_latest(app_dsn: str, suite: TableSuite, start: date, end: date) -> datetime | None:
-    """The latest source activity inside the window (freshness is measured against it)."""
-    column = ident(suite.partition_column or "")
-    with connect(app_dsn, attempts=2) as conn:
-        row = conn.execute(
-            f"SELECT max({column}) FROM {ident('public', suite.name)} "  # noqa: S608 - own identifiers
-            f"WHERE {column} >= %s::timestamptz AND {column} < %s::timestamptz",
-            (f"{start.isoformat()} 00:00:00+00", f"{end.isoformat()} 00:00:00+00"),
-        ).fetchone()
-    return row[0] if row else None
-
-
-def quarantine_counts(warehouse_dsn: str, suite: TableSuite, start: date | None, end: date | None
-                      ) -> tuple[int, int, dict[str, int]]:
-    """(raw rows, quarantined rows, quarantined rows per rule) of the window."""
-    if suite.schema != RAW_SCHEMA:
-        return 0, 0, {}
-    where = window_filter(PARTITION_DATE_COLUMN, start, end)
-    with psycopg.connect(warehouse_dsn) as conn:
-        raw = int(conn.execute(f"SELECT count(*) FROM {suite.relation} WHERE {where}").fetchone()[0])  # type: ignore[index]  # noqa: S608
-        if not relation_exists(conn, QUARANTINE_SCHEMA, suite.name):
-            return raw, 0, {}
-        quarantine = ident(QUARANTINE_SCHEMA, suite.name)
-        total = int(conn.execute(f"SELECT count(*) FROM {quarantine} WHERE {where}").fetchone()[0])  # type: ignore[index]  # noqa: S608
-        by_rule: dict[str, int] = dict(conn.execute(
-            f"SELECT rule, count(*) FROM {quarantine}, unnest(_rules) AS rule WHERE {where} GROUP BY rule"  # noqa: S608
-        ).fetchall())
-    return raw, total, {k: int(v) for k, v in by_rule.items()}
 
 
 def _result(suite: TableSuite, rule: Rule, passed: bool, metadata: dict[str, object]) -> AssetCheckResult:
@@ -193,3 +162,24 @@ def build_suite_checks(suite: TableSuite) -> AssetChecksDefinition:
 
 
 raw_quality_checks = [build_suite_checks(s) for s in RAW_SUITES.values()]
+
+
+def mart_quality_checks() -> list[AssetChecksDefinition]:
+    """Checks of the key marts the dbt project defines, partitioned exactly like each mart asset."""
+    # imported here: a module-level name would make the defs loader collect the dbt assets twice
+    from orchestration.defs.marts.assets import daily_marts, marts
+
+    partitioned: dict[AssetKey, bool] = {}
+    for assets_def in (daily_marts, marts):
+        for key in assets_def.keys:
+            partitioned[key] = assets_def.partitions_def is not None
+    checks = []
+    for suite in MART_SUITES.values():
+        key = AssetKey(list(suite.asset_key))
+        if key in partitioned:
+            # a mart built whole is validated whole, whatever the suite assumed
+            checks.append(build_suite_checks(suite if partitioned[key] else replace(suite, partition_column=None)))
+    return checks
+
+
+mart_checks = mart_quality_checks()

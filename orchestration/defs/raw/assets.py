@@ -1,9 +1,5 @@
 """One asset per source table: ``raw/<table>`` in group ``raw``."""
 
-
-from collections.abc import Callable
-
-import psycopg
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -16,23 +12,21 @@ from dagster import (
     asset,
 )
 
-from orchestration.defs.raw.catalog import REFERENCES, SOURCE_TABLES, SourceTable
-from orchestration.defs.raw.extract import AfterLoad, ExtractResult, Window, extract_table
-from orchestration.partitions import daily_partitions
-from orchestration.resources import PostgresResource
+from datamove.archive.guards import refuse_archived_window_in_transaction
+from datamove.extract import ExtractResult, LoadPolicy, extract_table
+from foundation.catalog import REFERENCES, SOURCE_TABLES, SourceTable, Window
+from orchestration.lib.partitions import daily_partitions
+from orchestration.lib.resources import PostgresResource
+from quality.quarantine import quarantine_after_load
 
-# The quality layer registers its post-load step (quarantine) here.
-AFTER_LOAD_HOOKS: list[AfterLoad] = []
-# Checks that may refuse a window before anything is written (e.g. months already archived).
-BEFORE_LOAD_GUARDS: list[Callable[[str, SourceTable, Window | None], None]] = []
-
-
-def run_after_load_hooks(conn: psycopg.Connection, table: SourceTable, window: Window | None
-                          ) -> dict[str, object]:
-    metadata: dict[str, object] = {}
-    for hook in AFTER_LOAD_HOOKS:
-        metadata.update(hook(conn, table, window))
-    return metadata
+# What every raw load runs besides the COPY, in this order, inside the load's transaction
+# (which holds the table's lock, as archiving and quarantine release do):
+RAW_LOAD_POLICY = LoadPolicy(
+    # an archived month is never extracted again (its rows live in Parquet): refused before any write
+    before=(refuse_archived_window_in_transaction,),
+    # rows breaking a row-level rule move to quarantine.<table>; raw + quarantine = source
+    after=(quarantine_after_load,),
+)
 
 
 def partition_window(context: AssetExecutionContext) -> Window:
@@ -85,9 +79,7 @@ def build_raw_asset(table: SourceTable) -> AssetsDefinition:
     def _raw(context: AssetExecutionContext, app_db: PostgresResource,
              warehouse_db: PostgresResource) -> MaterializeResult:
         window = partition_window(context) if partitioned else None
-        for guard in BEFORE_LOAD_GUARDS:
-            guard(warehouse_db.dsn, table, window)
-        result = extract_table(table, app_db.dsn, warehouse_db.dsn, window, after_load=run_after_load_hooks)
+        result = extract_table(table, app_db.dsn, warehouse_db.dsn, window, policy=RAW_LOAD_POLICY)
         return MaterializeResult(metadata=materialization_metadata(result))  # type: ignore[arg-type]
 
     return _raw

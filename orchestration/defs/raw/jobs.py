@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
-from orchestration.defs.raw.catalog import PARTITIONED_TABLES, SNAPSHOT_TABLES
-from orchestration.partitions import daily_partitions
+from foundation.catalog import PARTITIONED_TABLES, SNAPSHOT_TABLES
+from orchestration.lib.partitions import daily_partitions
 
 raw_daily_selection = AssetSelection.assets(*[["raw", t.name] for t in PARTITIONED_TABLES])
 raw_snapshot_selection = AssetSelection.assets(*[["raw", t.name] for t in SNAPSHOT_TABLES])

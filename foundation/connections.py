@@ -1,0 +1,104 @@
+"""Connecting to PostgreSQL with retries, and handing DSNs to command-line clients safely."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from foundation.settings import mask_dsn
+from foundation.settings import now as platform_now
+
+log = logging.getLogger(__name__)
+
+# Every session of the platform renders values the same way (checksums compare text).
+SESSION_OPTIONS = "-c TimeZone=UTC -c DateStyle=ISO,YMD -c extra_float_digits=1"
+
+
+# The platform's clock inside PostgreSQL: SQL that asks for "now" reads this session setting,
+# set from ``settings.now()`` by ``pin_clock``, so a pinned PLATFORM_TODAY reaches the rules too.
+# Unset (a missing pin) is an error, not a silent fall-back to the server's clock.
+CLOCK_SETTING = "platform.now"
+CLOCK_SQL = f"current_setting('{CLOCK_SETTING}')::timestamptz"
+# For views a person may also read from psql: the server's clock when no session pinned one.
+CLOCK_OR_SERVER_SQL = f"coalesce(nullif(current_setting('{CLOCK_SETTING}', true), '')::timestamptz, now())"
+
+
+def pin_clock(conn: psycopg.Connection, now: datetime | None = None) -> datetime:
+    """Give the session the platform's "now"; returns it."""
+    now = now or platform_now()
+    conn.execute("SELECT set_config(%s, %s, false)", (CLOCK_SETTING, now.isoformat()))
+    return now
+
+
+def clock_option(now: datetime) -> str:
+    """The same as a libpq ``options`` entry, for connections that others open (Great Expectations)."""
+    return f"-c {CLOCK_SETTING}={now.isoformat()}"
+
+
+def pg_bin_dir() -> Path:
+    """PostgreSQL's client and server programs (psql, pg_ctl, ...), shipped in the pgserver wheel."""
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+class DatabaseUnreachableError(RuntimeError):
+    """Raised after the retries, naming the database by its masked DSN."""
+
+
+def connect(dsn: str, *, attempts: int = 4, base_delay: float = 0.5, autocommit: bool = False,
+            **kwargs: object) -> psycopg.Connection:
+    """Connect with exponential backoff; the final error names the DSN with its password masked."""
+    last: Exception | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            return psycopg.connect(dsn, autocommit=autocommit, options=SESSION_OPTIONS, **kwargs)  # type: ignore[arg-type]
+        except psycopg.OperationalError as error:
+            last = error
+            if attempt < attempts:
+                delay = base_delay * 2 ** (attempt - 1)
+                log.warning("cannot reach %s (attempt %d/%d), retrying in %.1fs", mask_dsn(dsn), attempt,
+                            attempts, delay)
+                time.sleep(delay)
+    raise DatabaseUnreachableError(
+        f"cannot reach database {mask_dsn(dsn)} after {attempts} attempts: {str(last).strip()}"
+    ) from last
+
+
+def sqlalchemy_url(dsn: str, driver: str = "psycopg") -> str:
+    """A ``postgresql+<driver>://`` SQLAlchemy URL for a libpq DSN (URL or key=value), socket hosts included."""
+    from sqlalchemy.engine import URL
+
+    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    host = params.pop("host", None)
+    port = params.pop("port", None)
+    url = URL.create(
+        f"postgresql+{driver}",
+        username=params.pop("user", None),
+        password=params.pop("password", None),
+        database=params.pop("dbname", None),
+        # a socket directory is not a hostname: it goes in the query, as libpq's host=
+        host=None if host is None or host.startswith("/") else host,
+        port=int(port) if port and host and not host.startswith("/") else None,
+        query={**params, **({"host": host} if host and host.startswith("/") else {}),
+               **({"port": port} if port and host and host.startswith("/") else {})},
+    )
+    return url.render_as_string(hide_password=False)
+
+
+def client_environment(dsn: str) -> tuple[str, Mapping[str, str]]:
+    """A conninfo without the password for a client's command line, and the env carrying the password."""
+    params = conninfo_to_dict(dsn)
+    password = params.pop("password", None)
+    env = dict(os.environ)
+    env["PGOPTIONS"] = SESSION_OPTIONS
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo(**{k: str(v) for k, v in params.items()}), env

@@ -1,0 +1,172 @@
+"""The one place that resolves every setting of the platform.
+
+Production systems are configured with environment variables; when a production
+variable is absent the embedded default is used instead (see ``embedded.py``).
+Every variable the platform reads is listed in ``ENVIRONMENT`` so the README and
+``platform env`` can print them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# name -> what it is for; "secret" marks values that must never be logged.
+ENVIRONMENT: dict[str, str] = {
+    "PLATFORM_HOME": "folder for the embedded stack's state (default: <repo>/.platform)",
+    "PLATFORM_APP_DSN": "application (OLTP) database; when set with PLATFORM_WAREHOUSE_DSN nothing embedded starts",
+    "PLATFORM_WAREHOUSE_DSN": "warehouse database (raw, quarantine, dbt schemas, pgml)",
+    "PLATFORM_REPLICA_DSN": "read replica for analytics, ML and agent reads (default: the warehouse/app DSN)",
+    "PLATFORM_DAGSTER_DSN": "database for Dagster run, event-log and schedule storage",
+    "PLATFORM_READER_STATEMENT_TIMEOUT": "statement timeout of the read-only role (default 300s)",
+    "PLATFORM_PARTITION_START": "first daily partition (default 2024-01-01)",
+    "PLATFORM_TODAY": "pins the platform's clock: a day (YYYY-MM-DD) or an instant (ISO 8601); default: the real UTC clock",
+    "PLATFORM_SEED": "simulator seed (default 7)",
+    "PLATFORM_SCALE": "simulator scale: tiny | small | medium | full (default small)",
+    "PLATFORM_DAYS": "simulated history window in days (default 90)",
+    "BIGQUERY_PROJECT": "BigQuery project for exports and provisioned demos",
+    "BIGQUERY_LOCATION": "BigQuery location (default US)",
+    "BIGQUERY_API_ENDPOINT": "BigQuery REST endpoint; set to use an emulator with anonymous credentials",
+    "GOOGLE_APPLICATION_CREDENTIALS": "service-account key file for production BigQuery / GCS (secret path)",
+    "ARCHIVE_URL": "root of the Parquet archive (gs://bucket/prefix or a local folder)",
+    "ANTHROPIC_API_KEY": "enables the Anthropic provider for the agents (secret)",
+    "ANTHROPIC_MODEL": "Anthropic model name (default claude-sonnet-4-5)",
+    "GEMINI_DATA_ANALYTICS_ENABLED": "set to 1 to register data agents with the Conversational Analytics API",
+    "DAGSTER_HOME": "Dagster instance folder (set by the make targets to <PLATFORM_HOME>/dagster)",
+}
+
+SECRET_VARIABLES = frozenset({"ANTHROPIC_API_KEY"})
+
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]+:)([^@\s]*)(@)")
+_PASSWORD_KV = re.compile(r"(password\s*=\s*)(\S+)", re.IGNORECASE)
+
+
+def mask_dsn(dsn: str) -> str:
+    """A DSN with its password replaced, safe to put in logs, errors and metadata."""
+    masked = _PASSWORD_IN_URL.sub(lambda m: f"{m.group(1)}***{m.group(3)}" if m.group(2) else m.group(0), dsn)
+    return _PASSWORD_KV.sub(r"\1***", masked)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+# ---- the platform's one clock ------------------------------------------------------------------
+# Every "what is today / now" of the platform (simulator end date, demo window, archive
+# tiers, late-arrival and not-future rules, retraining age, schedules' partitions) asks
+# these two functions, so a day can be pinned and replayed with PLATFORM_TODAY.
+
+TODAY_VARIABLE = "PLATFORM_TODAY"
+
+
+def pinned_clock() -> date | datetime | None:
+    """What ``PLATFORM_TODAY`` pins: a day, an instant (UTC), or nothing (the real clock)."""
+    value = _env(TODAY_VARIABLE)
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{TODAY_VARIABLE}={value!r} is neither a day (YYYY-MM-DD) nor an ISO 8601 instant "
+                         "(YYYY-MM-DDTHH:MM:SS+00:00)") from None
+    return instant.astimezone(UTC) if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def now() -> datetime:
+    """The platform's "now" (aware, UTC).
+
+    With ``PLATFORM_TODAY`` set to a day, that day at the real clock's time of day (time still
+    moves, so freshness and live data behave); set to an instant, exactly that instant.
+    """
+    real = datetime.now(UTC)
+    pinned = pinned_clock()
+    if pinned is None:
+        return real
+    if isinstance(pinned, datetime):
+        return pinned
+    return datetime.combine(pinned, real.timetz())
+
+
+def clock_offset_days() -> int:
+    """How many days the platform's today is ahead of (or, negative, behind) the real UTC day."""
+    return (today() - datetime.now(UTC).date()).days
+
+
+def history_window(days: int) -> tuple[date, date]:
+    """The last ``days`` complete UTC days on the platform's clock: [today - days, today)."""
+    end = today()
+    return end - timedelta(days=days), end
+
+
+def today(at: datetime | None = None) -> date:
+    """The platform's "today" (a UTC day): the pinned day, else the UTC day of ``at`` (a schedule's
+    tick time) or of the real clock."""
+    if at is not None and pinned_clock() is None:
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).date()
+    return now().date()
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    app_dsn: str | None
+    warehouse_dsn: str | None
+    replica_dsn: str | None
+    dagster_dsn: str | None
+    reader_statement_timeout: str
+    partition_start: str
+    seed: int
+    scale: str
+    days: int
+    bigquery_project: str
+    bigquery_location: str
+    bigquery_endpoint: str | None
+    archive_url: str
+    anthropic_model: str
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return not (self.app_dsn and self.warehouse_dsn)
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def read_dsn(self) -> str | None:
+        """Where analytics, ML and agent reads go: the replica when there is one."""
+        return self.replica_dsn or self.warehouse_dsn
+
+
+def load_settings() -> Settings:
+    home = Path(_env("PLATFORM_HOME", str(REPO_ROOT / ".platform")) or "").resolve()
+    return Settings(
+        home=home,
+        app_dsn=_env("PLATFORM_APP_DSN"),
+        warehouse_dsn=_env("PLATFORM_WAREHOUSE_DSN"),
+        replica_dsn=_env("PLATFORM_REPLICA_DSN"),
+        dagster_dsn=_env("PLATFORM_DAGSTER_DSN"),
+        reader_statement_timeout=_env("PLATFORM_READER_STATEMENT_TIMEOUT", "300s") or "300s",
+        partition_start=_env("PLATFORM_PARTITION_START", "2024-01-01") or "2024-01-01",
+        seed=int(_env("PLATFORM_SEED", "7") or 7),
+        scale=_env("PLATFORM_SCALE", "small") or "small",
+        days=int(_env("PLATFORM_DAYS", "90") or 90),
+        bigquery_project=_env("BIGQUERY_PROJECT", "agent-platform-local") or "agent-platform-local",
+        bigquery_location=_env("BIGQUERY_LOCATION", "US") or "US",
+        bigquery_endpoint=_env("BIGQUERY_API_ENDPOINT"),
+        archive_url=_env("ARCHIVE_URL", str(home / "archive")) or str(home / "archive"),
+        anthropic_model=_env("ANTHROPIC_MODEL", "claude-sonnet-4-5") or "claude-sonnet-4-5",
+    )

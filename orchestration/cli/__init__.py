@@ -1,0 +1,1 @@
+"""The platform's command line, `platform <command>`: one module per area of commands."""

@@ -1,0 +1,21 @@
+"""Every resource of the code location, bound once under the key the definitions ask for."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.lib.dbt_project import dbt_executable, marts_dbt_project
+from orchestration.lib.resources import (
+    ProvisioningSettings,
+    archive_storage_resource,
+    bigquery_resource,
+    postgres_resources,
+)
+
+defs = dg.Definitions(resources={
+    # app_db, warehouse_db, replica_db: PLATFORM_*_DSN, resolved at run time
+    **postgres_resources(),
+    "bigquery": bigquery_resource(),  # exports and provisioned demos share one client configuration
+    "archive_storage": archive_storage_resource(),
+    "dbt": DbtCliResource(project_dir=marts_dbt_project(), dbt_executable=dbt_executable()),
+    "provisioning": ProvisioningSettings(),
+})

@@ -1,0 +1,54 @@
+"""How dbt resources appear in the asset graph: keys, groups and descriptions.
+
+- dbt sources are the raw layer: source ``raw.<table>`` is asset ``raw/<table>``, so
+  raw -> staging -> marts reads as one lineage.
+- models are keyed by the schema they live in (``staging/``, ``marts/``,
+  ``ml_features/``); the export-shaped marts live in ``marts`` too, which keeps the
+  ``exports/*`` keys free for the BigQuery tables built from them.
+- groups follow the dbt folders: staging, marts, ml_features, exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetKey
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from foundation.catalog import RAW_SCHEMA
+
+MODEL_GROUPS = ("staging", "marts", "ml_features", "exports")
+_KEY_PREFIX_BY_GROUP = {"staging": "staging", "marts": "marts", "ml_features": "ml_features", "exports": "marts"}
+
+
+def _model_folder(props: Mapping[str, Any]) -> str:
+    fqn = props.get("fqn") or []
+    return fqn[1] if len(fqn) > 2 else ""
+
+
+class MartsTranslator(DagsterDbtTranslator):
+    def __init__(self) -> None:
+        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        resource_type = dbt_resource_props["resource_type"]
+        name = dbt_resource_props["name"]
+        if resource_type == "source":
+            return AssetKey([RAW_SCHEMA, name])
+        if resource_type == "seed":
+            return AssetKey(["reference", name])
+        group = self.get_group_name(dbt_resource_props) or "marts"
+        return AssetKey([_KEY_PREFIX_BY_GROUP.get(group, group), name])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return None  # raw assets belong to the raw package's group
+        if dbt_resource_props["resource_type"] == "seed":
+            return "staging"
+        folder = _model_folder(dbt_resource_props)
+        return folder if folder in MODEL_GROUPS else "marts"
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        description = (dbt_resource_props.get("description") or "").strip()
+        return description or f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']}"
