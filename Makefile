@@ -6,7 +6,7 @@ export DAGSTER_HOME  ?= $(PLATFORM_HOME)/dagster
 export GX_ANALYTICS_ENABLED = false
 export DAGSTER_DISABLE_TELEMETRY = true
 
-.PHONY: install demo ui test stop lint dbt-env dbt-prepare dbt-build dbt-docs clean
+.PHONY: install demo ui test stop lint dbt-env dbt-prepare dbt-build dbt-docs clean image
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -53,3 +53,11 @@ dbt-build: install  ## the plain dbt CLI against the platform's warehouse
 
 dbt-docs: install
 	eval "$$($(PY) -m orchestration.defs.marts.dbt_env)" && $(VENV)/bin/dbt docs generate --project-dir dbt_project --profiles-dir dbt_project
+
+# The user-code image for Kubernetes (deploy/, docs/deploy.md); needs Docker. IMAGE is the
+# repository deploy/helm/values.yaml deploys; the tag is the commit, unique per build.
+IMAGE ?= registry.example.com/agent-platform/user-code
+TAG   ?= $(shell git rev-parse --short HEAD)
+
+image:  ## build deploy/Dockerfile as $(IMAGE):$(TAG)
+	docker build -f deploy/Dockerfile -t $(IMAGE):$(TAG) .
