@@ -21,10 +21,13 @@ from typing import Any
 
 import pytest
 import yaml
+from dagster import DagsterRun
 from dagster._config import process_config
 from dagster._core.instance.config import dagster_instance_config
 from dagster._serdes.config_class import ConfigurableClassData
 from dagster_k8s import K8sRunLauncher, k8s_job_executor
+from dagster_k8s.job import construct_dagster_k8s_job
+from kubernetes.client import ApiClient
 
 from orchestration.settings import ENVIRONMENT, REPO_ROOT
 
@@ -98,6 +101,50 @@ def test_runs_are_launched_as_kubernetes_jobs(instance: dict[str, Any]) -> None:
     # runs use the image of the code server that launched them, never a pinned one
     assert "job_image" not in launcher
     assert launcher["instance_config_map"] == f"{CHART_FULLNAME}-instance"
+
+
+def run_pod_manifest(instance: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """The Kubernetes Job the instance's K8sRunLauncher builds for a run, as it would submit it.
+
+    Only how the launcher reaches a cluster is replaced (a kubeconfig naming an unused local
+    port): building the Job talks to no API server.
+    """
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "none",
+        "clusters": [{"name": "none", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "none", "user": {}}],
+        "contexts": [{"name": "none", "context": {"cluster": "none", "user": "none"}}],
+    }))
+    config = {**instance["run_launcher"]["config"], "load_incluster_config": False,
+              "kubeconfig_file": str(kubeconfig)}
+    launcher = K8sRunLauncher(**config)
+    context = launcher.get_container_context_for_run(DagsterRun(job_name="daily_pipeline_job", run_id="0" * 32))
+    assert context.namespace == "agent-platform"
+    job = construct_dagster_k8s_job(
+        job_config=context.get_k8s_job_config(job_image="user-code:sha", run_launcher=launcher),
+        args=["dagster", "api", "execute_run"], job_name="dagster-run-0", pod_name="dagster-run-0",
+        component="run_worker", user_defined_k8s_config=context.run_k8s_config, labels={}, env_vars=[])
+    return ApiClient().sanitize_for_serialization(job)
+
+
+def test_a_run_pod_gets_the_secrets_the_key_file_a_scratch_folder_and_its_size(
+        instance: dict[str, Any], tmp_path: Path) -> None:
+    pod = run_pod_manifest(instance, tmp_path)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["serviceAccountName"] == "agent-platform-dagster"
+    assert container["image"] == "user-code:sha"
+    assert {"secretRef": {"name": "agent-platform-env"}} in container["envFrom"]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    assert env["DAGSTER_PG_PASSWORD"] == {"secretKeyRef": {"name": "dagster-postgresql-secret",
+                                                           "key": "postgresql-password"}}
+    assert env["GOOGLE_APPLICATION_CREDENTIALS"] == "/var/secrets/google/key.json"
+    assert env["ARCHIVE_URL"].startswith("gs://")
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes[mounts["/var/secrets/google"]]["secret"] == {"secretName": "agent-platform-gcp"}
+    assert "emptyDir" in volumes[mounts[dockerfile_env()["PLATFORM_HOME"]]]
+    assert container["resources"] == instance["run_launcher"]["config"]["resources"]
 
 
 def test_the_k8s_schema_rejects_what_the_launcher_would_not_understand(instance: dict[str, Any]) -> None:
@@ -269,6 +316,12 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
             if (parts := line.strip().split(None, 1)) and len(parts) == 2]
 
 
+def dockerfile_env() -> dict[str, str]:
+    pairs = [word.split("=", 1) for instruction, args in dockerfile_instructions() if instruction == "ENV"
+             for word in shlex.split(args)]
+    return {name: value for name, value in pairs}
+
+
 def dockerfile_cmd() -> list[str]:
     (cmd,) = [args for instruction, args in dockerfile_instructions() if instruction == "CMD"]
     return list(json.loads(cmd))
@@ -288,9 +341,8 @@ def test_the_dockerfile_builds_the_code_location_with_the_lock_and_no_secrets() 
     assert "python -m orchestration.defs.marts.prepare" in runs
     # editable, as `make install`: orchestration/settings.py finds dbt_project/ beside the package
     assert "-e ." in runs
-    declared = {
-        name.split("=", 1)[0]
-        for instruction, args in instructions if instruction in ("ENV", "ARG")
+    declared = set(dockerfile_env()) | {
+        name.split("=", 1)[0] for instruction, args in instructions if instruction == "ARG"
         for name in shlex.split(args)
     }
     assert not declared & {*SECRET_BORNE, "GOOGLE_APPLICATION_CREDENTIALS", "DAGSTER_PG_PASSWORD"}
