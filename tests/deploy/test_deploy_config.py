@@ -29,8 +29,9 @@ from dagster_k8s import K8sRunLauncher, k8s_job_executor
 from dagster_k8s.job import construct_dagster_k8s_job
 from kubernetes.client import ApiClient
 
-from orchestration.settings import ENVIRONMENT, REPO_ROOT
+from orchestration.settings import ENVIRONMENT
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 # `helm upgrade --install agent-platform dagster/dagster ...` (docs/deploy.md): the chart names the
 # instance ConfigMap after `<release>-<chart>` ("dagster" is not part of the release name).
