@@ -9,7 +9,7 @@ export DAGSTER_DISABLE_TELEMETRY = true
 # bytecode each one compiles Dagster, dbt and the ML libraries again (~10 s measured).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo ui test stop lint dbt-env dbt-prepare dbt-build dbt-docs clean
+.PHONY: install demo ui test stop lint dbt-env dbt-prepare dbt-build dbt-docs clean image
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -58,3 +58,11 @@ dbt-build: install  ## the plain dbt CLI against the platform's warehouse
 
 dbt-docs: install
 	eval "$$($(PY) -m orchestration.cli dbt-env)" && $(VENV)/bin/dbt docs generate --project-dir dbt_project --profiles-dir dbt_project
+
+# The user-code image for Kubernetes (deploy/, docs/deploy.md); needs Docker. IMAGE is the
+# repository deploy/helm/values.yaml deploys; the tag is the commit, unique per build.
+IMAGE ?= registry.example.com/agent-platform/user-code
+TAG   ?= $(shell git rev-parse --short HEAD)
+
+image:  ## build deploy/Dockerfile as $(IMAGE):$(TAG)
+	docker build -f deploy/Dockerfile -t $(IMAGE):$(TAG) .
