@@ -88,7 +88,7 @@ def _time_one_day(day: date, repeats: int) -> list[tuple[float, float]]:
     import dagster as dg
     from dagster_dbt import DbtCliResource
 
-    from orchestration.defs.marts import daily_marts
+    from orchestration.defs.marts.assets import daily_marts
     from orchestration.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
 
     resources = {"dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())}

@@ -347,7 +347,7 @@ def test_the_dockerfile_builds_the_code_location_with_the_lock_and_no_secrets() 
     runs = " ".join(args for instruction, args in instructions if instruction == "RUN")
     assert "-c requirements.lock" in runs
     assert re.search(r"python -m \S+prepare|dbt-prepare", runs), "the build prepares the dbt manifest"
-    # editable, as `make install`: orchestration/settings.py finds dbt_project/ beside the package
+    # editable, as `make install`: foundation/settings.py finds dbt_project/ beside the package
     assert "-e ." in runs
     declared = set(dockerfile_env()) | {
         name.split("=", 1)[0] for instruction, args in instructions if instruction == "ARG"
@@ -392,9 +392,7 @@ def test_heavy_jobs_have_a_valid_k8s_job_executor_config(jobs: dict[str, Any]) -
 
 @pytest.mark.parametrize("key", [
     "platform/provisioning",
-    pytest.param("platform/archive", marks=pytest.mark.xfail(strict=True, reason=(
-        "archive_monthly_job and archive_monthly_schedule tag their runs archive/tier, not platform/archive: "
-        "the limit of one archive run at a time binds no run (orchestration/defs/archive/assets.py)"))),
+    "platform/archive",
 ])
 def test_each_queue_limit_binds_the_runs_it_is_for(key: str, instance: dict[str, Any], jobs: dict[str, Any]) -> None:
     assert key in {limit["key"] for limit in instance["run_coordinator"]["config"]["tag_concurrency_limits"]}

@@ -124,6 +124,8 @@ archive_monthly_job = define_asset_job(
     selection=AssetSelection.assets(*[["archive", name] for name in ARCHIVED_TABLES]),
     partitions_def=monthly_partitions,
     description="Archive one month of tasks, chat_messages and llm_usage (or move it to the cold tier).",
+    # dagster.yaml runs one archive at a time: the warm and cold months the 1st asks for queue
+    tags={"platform/archive": "monthly"},
 )
 
 
