@@ -76,10 +76,10 @@ def main() -> int:
     from datamove.bigquery import (
         ensure_dataset,
         ensure_day_partitioned_table,
+        make_client,
     )
     from datamove.export import export_day, read_mart_day
     from datamove.export_specs import EXPORTS
-    from orchestration.lib.resources import make_client
     from orchestration.stack.bigquery import ensure_emulator, stop_emulator
 
     days = [DAY + timedelta(days=i) for i in range(args.repeat + 1)]

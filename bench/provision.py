@@ -36,8 +36,8 @@ from agents.provisioning.infrastructure import bigquery_schema  # noqa: E402
 from agents.schemas import SchemaDesign  # noqa: E402
 from agents.testing.fixture_sites import SITES, FixtureSites  # noqa: E402
 from bench._common import emit, peak_rss_mb, private_postgres  # noqa: E402
+from datamove.bigquery import make_client  # noqa: E402
 from foundation.settings import load_settings  # noqa: E402
-from orchestration.lib.resources import make_client  # noqa: E402
 from orchestration.stack.bigquery import ensure_emulator, stop_emulator  # noqa: E402
 
 log = logging.getLogger("bench.provision")

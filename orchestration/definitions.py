@@ -7,11 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-# Steps fork from a server that has already imported the code location (dbt, Great
-# Expectations and the ML libraries take seconds to import per process).
-executor = dg.multiprocess_executor.configured(
-    {"max_concurrent": 2, "start_method": {"forkserver": {"preload_modules": ["orchestration.definitions"]}}}
-)
+from orchestration.lib.executors import in_process
 
 
 def platform_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
@@ -22,5 +18,6 @@ def platform_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
 defs = dg.Definitions.merge(
     dg.load_from_defs_folder(path_within_project=Path(__file__).parent).map_resolved_asset_specs(
         func=platform_policies),
-    dg.Definitions(executor=executor),
+    # light steps by default; heavy jobs name their own executor (orchestration/lib/executors.py)
+    dg.Definitions(executor=in_process),
 )

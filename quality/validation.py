@@ -1,13 +1,17 @@
 """Run a table's suite with Great Expectations 1.x against PostgreSQL, computed in the database.
 
-- One ephemeral GX context per validation: suites are code, nothing is read from disk, and
-  a validation never sees another one's state. ``GX_ANALYTICS_ENABLED=false`` is forced.
+- One ephemeral GX context per process and warehouse (``GXSession``): suites are code,
+  nothing is read from disk; the context, its data source (one SQLAlchemy engine) and each
+  table asset (one reflection of each batch view) are made once and reused by every suite
+  the process validates, so a run's cost is its queries, not GX start-up. Each validation
+  has its own suite, validation definition and checkpoint (uniquely named), so results never
+  mix. ``GX_ANALYTICS_ENABLED=false`` is forced.
 - The warehouse DSN becomes a SQLAlchemy URL kept out of the GX config: GX only holds the
   ``${…}`` reference, the value lives in the context's runtime environment (never written
   to Data Docs or logs). A Unix-socket host travels in the URL's query (``?host=/dir``),
   where SQLAlchemy's psycopg dialect passes it on to libpq unchanged.
 - The batch is ``quality.batch_<schema>__<table>``: the table (a partitioned table's window,
-  carried by the connection as settings) plus a computed column per rule that no built-in
+  set on every pooled connection GX checks out, from the validation in progress) plus a computed column per rule that no built-in
   expectation expresses (references, JSON, late rows, cross-field order). Every expectation
   then folds into the one aggregate query GX bundles per batch: one scan of the window.
 - ``result_format`` is ``BASIC`` with ``partial_unexpected_count=0``: counts and percentages,
@@ -20,8 +24,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import uuid
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -80,10 +87,56 @@ class SuiteValidation:
         return all(o.success for o in self.outcomes.values())
 
 
-def _gx_context(url: str, data_docs_dir: Path | None) -> Any:
+# The window of the validation in progress; every connection GX checks out gets it as settings.
+_WINDOW: ContextVar[tuple[date, date] | None] = ContextVar("quality_batch_window", default=None)
+
+
+@dataclass
+class GXSession:
+    """One GX context, data source and set of table assets, for one warehouse in one process."""
+
+    context: Any
+    source: Any
+    assets: dict[str, Any] = field(default_factory=dict)
+    docs: bool = False
+
+    def batch(self, view: str) -> Any:
+        """The batch view's batch definition; its table asset is reflected once per process (the
+        window of each validation reaches the view through the connection's settings)."""
+        if view not in self.assets:
+            asset = self.source.add_table_asset(name=view, table_name=view, schema_name=QUALITY_SCHEMA)
+            self.assets[view] = asset.add_batch_definition_whole_table("batch")
+        return self.assets[view]
+
+
+_SESSIONS: dict[tuple[str, str], GXSession] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _set_window(dbapi_connection: Any, *_: Any) -> None:
+    window = _WINDOW.get()
+    if window is None:
+        return
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, false), set_config(%s, %s, false)",
+                       (WINDOW_START_SETTING, window[0].isoformat(), WINDOW_END_SETTING, window[1].isoformat()))
+
+
+def gx_session(warehouse_dsn: str, data_docs_dir: Path | None) -> GXSession:
+    """The process's GX session for this warehouse (and Data Docs folder), made on first use."""
+    url = sqlalchemy_url(warehouse_dsn)
+    key = (url, str(data_docs_dir or ""))
+    with _SESSIONS_LOCK:
+        if key not in _SESSIONS:
+            _SESSIONS[key] = _new_session(url, data_docs_dir)
+        return _SESSIONS[key]
+
+
+def _new_session(url: str, data_docs_dir: Path | None) -> GXSession:
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from sqlalchemy import event
 
     context = gx.get_context(mode="ephemeral", runtime_environment={_URL_VARIABLE: url})
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
@@ -94,7 +147,21 @@ def _gx_context(url: str, data_docs_dir: Path | None) -> Any:
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(data_docs_dir)},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         })
-    return context
+    source = context.data_sources.add_postgres("warehouse", connection_string="${" + _URL_VARIABLE + "}")
+    # the data source tests a new asset on its own engine; validations run on the execution engine's
+    for engine in {source.get_engine(), source.get_execution_engine().engine}:
+        event.listen(engine, "checkout", _set_window)
+    log.info("Great Expectations session for the warehouse ready (one per process)")
+    return GXSession(context, source, docs=data_docs_dir is not None)
+
+
+@contextmanager
+def _batch_window(start: date | None, end: date | None) -> Any:
+    token = _WINDOW.set((start, end) if start is not None and end is not None else None)
+    try:
+        yield
+    finally:
+        _WINDOW.reset(token)
 
 
 def _prepare(warehouse_dsn: str, suite: TableSuite) -> tuple[str, dict[str, str]]:
@@ -112,8 +179,8 @@ def _prepare(warehouse_dsn: str, suite: TableSuite) -> tuple[str, dict[str, str]
     return view, skipped
 
 
-def _session_options(start: date | None, end: date | None, now: datetime) -> str:
-    """The batch's window and the platform's clock, as settings of the validating connection."""
+def _sample_options(start: date | None, end: date | None, now: datetime) -> str:
+    """The batch's window and the platform's clock, as settings of the sampling connection."""
     options = clock_option(now)
     if start is None or end is None:
         return options
@@ -167,18 +234,14 @@ def validate_suite(
         expectations.append(expectation)
 
     docs_url = None
-    options = _session_options(start, end, now)
+    options = _sample_options(start, end, now)
     if expectations:
         import great_expectations as gx
 
-        context = _gx_context(sqlalchemy_url(warehouse_dsn), data_docs_dir)
-        source = context.data_sources.add_postgres(
-            "warehouse", connection_string="${" + _URL_VARIABLE + "}",
-            kwargs={"connect_args": {"options": options}})
-        asset = source.add_table_asset(name=suite.suite_name, table_name=view, schema_name=QUALITY_SCHEMA)
-        batch_definition = asset.add_batch_definition_whole_table(f"{start}..{end}" if start else "snapshot")
-        run = _run(context, gx, batch_definition, suite, expectations,
-                   {"result_format": "BASIC", "partial_unexpected_count": 0}, data_docs_dir)
+        session = gx_session(warehouse_dsn, data_docs_dir)
+        with _batch_window(start, end):  # adding the asset queries the view too
+            run = _run(session, gx, session.batch(view), suite, expectations,
+                       {"result_format": "BASIC", "partial_unexpected_count": 0}, f"{start}..{end}" if start else "snapshot")
         docs_url = run["docs_url"]
         for result in run["results"]:
             name = result.expectation_config.meta.get("rule")
@@ -220,20 +283,22 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _run(context: Any, gx: Any, batch_definition: Any, suite: TableSuite, expectations: list[Any],
-         result_format: Any, data_docs_dir: Path | None) -> dict[str, Any]:
-    """One GX validation of ``expectations``; Data Docs updated when a folder is configured."""
-    name = f"{suite.suite_name}.{uuid.uuid4().hex[:8]}"
-    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.suite_name, expectations=expectations))
+def _run(session: GXSession, gx: Any, batch_definition: Any, suite: TableSuite, expectations: list[Any],
+         result_format: Any, label: str) -> dict[str, Any]:
+    """One GX validation of ``expectations``; Data Docs updated when the session keeps them."""
+    context = session.context
+    name = f"{suite.suite_name}.{label}.{uuid.uuid4().hex[:8]}"
+    # the suite keeps its own name in Data Docs; this validation's expectations replace the last ones
+    gx_suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite.suite_name, expectations=expectations))
     definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_definition,
                                                                             suite=gx_suite))
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DATA_DOCS_SITE])] if data_docs_dir else []
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DATA_DOCS_SITE])] if session.docs else []
     checkpoint = context.checkpoints.add(gx.Checkpoint(name=name, validation_definitions=[definition],
                                                        actions=actions, result_format=result_format))
     outcome = checkpoint.run()
     (key, result), = outcome.run_results.items()
     docs_url = None
-    if data_docs_dir is not None:
+    if session.docs:
         urls = context.get_docs_sites_urls(resource_identifier=key, site_name=DATA_DOCS_SITE)
         docs_url = urls[0]["site_url"] if urls else None
     return {"results": result.results, "docs_url": docs_url}

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pytest
 from google.cloud import bigquery
 
+from datamove.bigquery import make_client
 from foundation.settings import Settings, load_settings
-from orchestration.lib.resources import make_client
 from orchestration.stack.bigquery import ensure_emulator, stop_emulator
 
 

@@ -63,3 +63,18 @@ def test_dg_check_defs_passes(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert "All definitions loaded successfully" in done.stdout + done.stderr
+
+
+# Libraries only some runs need: a sensor tick, a run worker or a step of another kind of run must
+# not pay for importing them (they are imported where they are used).
+HEAVY_LIBRARIES = ("sklearn", "lightgbm", "xgboost", "scipy", "anthropic", "langgraph", "great_expectations",
+                   "duckdb", "adbc_driver_postgresql", "faker", "bs4")
+
+
+def test_the_code_location_loads_without_the_heavy_libraries() -> None:
+    probe = ("import sys, warnings\nwarnings.simplefilter('ignore')\nimport orchestration.definitions\n"
+             f"print(sorted(m for m in {HEAVY_LIBRARIES!r} if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

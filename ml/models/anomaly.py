@@ -25,15 +25,19 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psycopg
 
 from foundation.connections import CLOCK_OR_SERVER_SQL, pin_clock
-from ml import PostgresML, ensure_monitoring_tables, severity_for
+from ml import ensure_monitoring_tables, severity_for
 from ml.models.specs import ANOMALY, SCHEMA
 from ml.models.warehouse import create_view, read_frame
 from ml.monitoring import is_anomaly, recommended_action
+
+if TYPE_CHECKING:
+    from ml import PostgresML
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from psycopg import sql
 
-from ml import PostgresML, ensure_monitoring_tables
+from ml import ensure_monitoring_tables
 from ml.models.predictions import predict_values
 from ml.models.specs import SCHEMA, ModelSpec
 from ml.models.warehouse import ensure_training_view, read_frame, relation
+
+if TYPE_CHECKING:
+    from ml import PostgresML
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ import psycopg
 from psycopg import sql
 
 from foundation.settings import now as platform_now
-from ml import LoggedPredictions, PostgresML, log_predictions
+from ml import LoggedPredictions, log_predictions
 from ml.models.specs import (
     COMPLEXITY,
     FEATURES_SCHEMA,
@@ -45,6 +45,9 @@ from ml.models.specs import (
 )
 from ml.models.training import deployed_model
 from ml.models.warehouse import ensure_schema, read_frame
+
+if TYPE_CHECKING:
+    from ml import PostgresML
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,14 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from foundation.settings import load_settings
-from ml import PostgresML
 from ml.models.specs import ModelSpec
 from ml.models.warehouse import count_rows, ensure_training_view
+
+if TYPE_CHECKING:
+    from ml import PostgresML
 
 log = logging.getLogger(__name__)
 

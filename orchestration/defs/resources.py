@@ -1,9 +1,8 @@
 """Every resource of the code location, bound once under the key the definitions ask for."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
-from orchestration.lib.dbt_project import dbt_executable, marts_dbt_project
+from orchestration.lib.dbt_project import PlatformDbtResource, dbt_executable, marts_dbt_project
 from orchestration.lib.resources import (
     ProvisioningSettings,
     archive_storage_resource,
@@ -16,6 +15,9 @@ defs = dg.Definitions(resources={
     **postgres_resources(),
     "bigquery": bigquery_resource(),  # exports and provisioned demos share one client configuration
     "archive_storage": archive_storage_resource(),
-    "dbt": DbtCliResource(project_dir=marts_dbt_project(), dbt_executable=dbt_executable()),
+    # DbtCliResource takes a DbtProject (its profiles and state) where its field says str
+    "dbt": PlatformDbtResource(project_dir=marts_dbt_project(),  # type: ignore[arg-type]
+                               dbt_executable=dbt_executable(),
+                               warehouse_dsn=dg.EnvVar("PLATFORM_WAREHOUSE_DSN")),
     "provisioning": ProvisioningSettings(),
 })

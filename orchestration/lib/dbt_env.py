@@ -13,33 +13,38 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import date
 
 from psycopg.conninfo import conninfo_to_dict
 
-from foundation.connections import CLOCK_SETTING, clock_option
+from foundation.connections import CLOCK_SETTING
 from foundation.settings import now, pinned_clock
 
 WAREHOUSE_DSN_VARIABLE = "PLATFORM_WAREHOUSE_DSN"
 DEFAULT_PORT = "5432"
-_CLOCK_OPTION = re.compile(rf"-c\s*{re.escape(CLOCK_SETTING)}=\S+")
+# session settings of every dbt connection, sent through libpq's PGOPTIONS
+WINDOW_START_SETTING = "platform.window_start"
+WINDOW_END_SETTING = "platform.window_end"
+_OWN_OPTION = re.compile(r"-c\s*platform\.\w+=\S+")
 
 
-def dbt_environment(dsn: str) -> dict[str, str]:
-    """The ``PLATFORM_WAREHOUSE_*`` variables that ``dbt_project/profiles.yml`` reads.
+def dbt_environment(dsn: str, settings: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The ``PLATFORM_WAREHOUSE_*`` variables that ``dbt_project/profiles.yml`` reads, and ``PGOPTIONS``.
 
     Accepts a libpq URL or key=value string; a Unix-socket directory is a valid host.
+    ``settings`` (e.g. the partition window, ``dbt_project/macros/partition_window.sql``) and the
+    platform's clock when it is pinned reach every dbt connection as session settings, so they
+    change nothing dbt parses.
     """
     parts = conninfo_to_dict(dsn)
     missing = [name for name in ("host", "user", "dbname") if not parts.get(name)]
     if missing:
         raise ValueError(f"{WAREHOUSE_DSN_VARIABLE} lacks {', '.join(missing)}; dbt needs host, user and dbname")
-    clock = {}
+    session = dict(settings or {})
     if pinned_clock() is not None:
-        # a replayed day reaches the models' {{ platform_now() }} as a session setting
-        others = _CLOCK_OPTION.sub("", os.environ.get("PGOPTIONS", "")).strip()
-        clock["PGOPTIONS"] = " ".join(filter(None, (others, clock_option(now()))))
-    return {
-        **clock,
+        # a replayed day reaches the models' {{ platform_now() }}
+        session[CLOCK_SETTING] = now().isoformat()
+    environment = {
         "PLATFORM_WAREHOUSE_HOST": str(parts["host"]),
         "PLATFORM_WAREHOUSE_PORT": str(parts.get("port") or DEFAULT_PORT),
         "PLATFORM_WAREHOUSE_USER": str(parts["user"]),
@@ -49,18 +54,12 @@ def dbt_environment(dsn: str) -> dict[str, str]:
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    if session:
+        others = _OWN_OPTION.sub("", os.environ.get("PGOPTIONS", "")).strip()
+        environment["PGOPTIONS"] = " ".join([others, *(f"-c {k}={v}" for k, v in session.items())]).strip()
+    return environment
 
 
-def apply_dbt_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Export the dbt variables derived from ``PLATFORM_WAREHOUSE_DSN`` into ``os.environ``."""
-    source = os.environ if environ is None else environ
-    dsn = source.get(WAREHOUSE_DSN_VARIABLE)
-    if not dsn:
-        raise RuntimeError(
-            f"{WAREHOUSE_DSN_VARIABLE} is not set: start the embedded stack "
-            "(orchestration.stack.postgres.ensure_environment) or configure the production warehouse"
-        )
-    variables = dbt_environment(dsn)
-    os.environ.update(variables)
-    return variables
-
+def window_settings(first_day: date, last_day: date) -> dict[str, str]:
+    """The partition window [first_day, last_day] (both inclusive) as session settings."""
+    return {WINDOW_START_SETTING: first_day.isoformat(), WINDOW_END_SETTING: last_day.isoformat()}

@@ -11,12 +11,18 @@ import logging
 import os
 import shutil
 import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
+from pydantic import Field
 
 from foundation.settings import REPO_ROOT
+from orchestration.lib.dbt_env import dbt_environment
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +58,36 @@ def prepare_manifest(project: DbtProject | None = None) -> None:
     _ensure_dbt_on_path()
     project = project or DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     project.preparer.prepare(project)
+
+
+_ENVIRON_LOCK = threading.Lock()
+
+
+@contextmanager
+def _environment_for_dbt(variables: Mapping[str, str]) -> Iterator[None]:
+    """dagster-dbt builds the dbt process's environment from ``os.environ`` when it starts it
+    (``DbtCliResource.cli`` has no ``env``): the variables are there only while the process and
+    its adapter handle are created, then the worker's environment is restored."""
+    with _ENVIRON_LOCK:
+        saved = {name: os.environ.get(name) for name in variables}
+        os.environ.update(variables)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+class PlatformDbtResource(DbtCliResource):
+    """dbt against the platform's warehouse: the connection (``profiles.yml``'s ``env_var``s) and the
+    run's session settings (the partition window, the pinned clock) go to each dbt process only."""
+
+    warehouse_dsn: str = Field(description="libpq DSN of the warehouse (PLATFORM_WAREHOUSE_DSN)")
+
+    def invoke(self, args: Sequence[str], *, context: Any = None,
+               settings: Mapping[str, str] | None = None) -> DbtCliInvocation:
+        with _environment_for_dbt(dbt_environment(self.warehouse_dsn, settings)):
+            return self.cli(list(args), context=context, raise_on_error=False)

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 
 import psycopg
 from dagster import ConfigurableResource, EnvVar
-from google.cloud import bigquery
 from pydantic import Field
 
-from agents.guards.url import DEFAULT_URL_POLICY, URLPolicy
-from datamove.bigquery import make_client
 from foundation.connections import connect, pin_clock
 from foundation.settings import Settings, load_settings, mask_dsn
 
 if TYPE_CHECKING:
+    from google.cloud import bigquery
+
+    from agents.guards.url import URLPolicy
     from ml import PostgresML
 
 
@@ -68,6 +68,8 @@ class BigQueryResource(ConfigurableResource):
     api_endpoint: str | None = None
 
     def get_client(self) -> bigquery.Client:
+        from datamove.bigquery import make_client  # the Google client loads in the runs that use it
+
         # An empty string (an unset EnvVar rendered as "") means production, like None.
         return make_client(self.project, self.location, self.api_endpoint or None)
 
@@ -96,6 +98,8 @@ class ProvisioningSettings(ConfigurableResource):
     )
 
     def url_policy(self) -> URLPolicy:
+        from agents.guards.url import DEFAULT_URL_POLICY, URLPolicy
+
         return URLPolicy(allow_hosts=frozenset(self.allow_hosts)) if self.allow_hosts else DEFAULT_URL_POLICY
 
 

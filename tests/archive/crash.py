@@ -41,9 +41,9 @@ def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
 
         restore_month(**kwargs)
     elif kind == "export":
+        from datamove.bigquery import make_client
         from datamove.export import export_day
         from datamove.export_specs import EXPORTS
-        from orchestration.lib.resources import make_client
 
         options = dict(kwargs)
         client = make_client(options.pop("project"), options.pop("location"), options.pop("endpoint"))

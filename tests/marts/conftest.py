@@ -12,7 +12,12 @@ import psycopg
 import pytest
 
 from foundation.settings import REPO_ROOT
-from orchestration.lib.dbt_project import DBT_PROJECT_DIR, prepare_manifest
+from orchestration.lib.dbt_project import (
+    DBT_PROJECT_DIR,
+    PlatformDbtResource,
+    dbt_executable,
+    prepare_manifest,
+)
 from tests.conftest import LoadedWarehouse
 
 
@@ -57,3 +62,9 @@ def read_sql(dsn: str, query: str) -> pd.DataFrame:
         cur.execute(query)  # noqa: S608 - test queries over our own schemas
         columns = [c.name for c in cur.description or []]
         return pd.DataFrame(cur.fetchall(), columns=columns)
+
+
+def dbt_resource(warehouse_dsn: str) -> PlatformDbtResource:
+    """The code location's dbt resource, against ``warehouse_dsn``."""
+    return PlatformDbtResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable(),
+                               warehouse_dsn=warehouse_dsn)

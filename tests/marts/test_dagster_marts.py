@@ -15,7 +15,7 @@ from foundation.settings import today as platform_today
 from orchestration.lib.dbt_env import dbt_environment
 from orchestration.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from tests.defs_helpers import domain_defs
-from tests.marts.conftest import DbtBuild, read_sql
+from tests.marts.conftest import DbtBuild, dbt_resource, read_sql
 
 MART_GROUPS = {"marts", "ml_features", "exports"}
 RAW_KEYS = {dg.AssetKey(["raw", t.name]) for t in SOURCE_TABLES}
@@ -83,7 +83,7 @@ def test_a_partition_run_replaces_its_day_exactly(built_marts: DbtBuild, warehou
                    f"where day < '{platform_today() - timedelta(days=1)}'").day[0]
     full_build = _snapshot(warehouse_dsn, day)
     totals = read_sql(warehouse_dsn, "select count(*) as n from marts.customer_churn_features").n[0]
-    resources = {"dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())}
+    resources = {"dbt": dbt_resource(warehouse_dsn)}
 
     for _ in range(2):
         result = dg.materialize([daily_marts], partition_key=day.isoformat(), resources=resources)
@@ -110,7 +110,7 @@ def test_a_day_that_became_empty_loses_its_old_rows(built_marts: DbtBuild, wareh
                      "values (%s, 'stale', 'stale', -1, 'stale', 1)", (empty_day,))
         conn.execute("insert into marts.revenue_metrics (day, industry) values (%s, 'stale')", (empty_day,))
     before = read_sql(warehouse_dsn, "select count(*) as n from marts.llm_cost_breakdown").n[0]
-    resources = {"dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())}
+    resources = {"dbt": dbt_resource(warehouse_dsn)}
 
     result = dg.materialize([daily_marts], partition_key=empty_day.isoformat(), resources=resources)
     assert result.success
@@ -159,7 +159,7 @@ def test_a_failing_dbt_test_fails_its_check_with_the_failing_row_count(built_mar
         defs = dg.Definitions(
             assets=[marts],
             jobs=[dg.define_asset_job("key_check", selection=dg.AssetSelection.checks(check))],
-            resources={"dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())})
+            resources={"dbt": dbt_resource(warehouse_dsn)})
         result = defs.resolve_job_def("key_check").execute_in_process(raise_on_error=False)
     finally:
         with psycopg.connect(warehouse_dsn) as conn:  # back to the built mart for the other tests

@@ -13,7 +13,7 @@ from pathlib import Path
 from agents.llm import UsageRecorder, get_provider
 from agents.provisioning import ProvisioningDeps, provision_request
 from agents.provisioning.state import ProvisioningState
-from orchestration.lib.resources import make_client
+from datamove.bigquery import make_client
 from tests.provisioning.conftest import TEST_ROW_SCALE, TEST_URL_POLICY
 
 KILLED_EXIT_CODE = 137

@@ -5,6 +5,7 @@
 import os
 from collections.abc import Iterator
 from datetime import date
+from typing import TYPE_CHECKING
 
 from dagster import (
     AssetExecutionContext,
@@ -27,7 +28,6 @@ from dagster import (
 )
 from pydantic import Field
 
-from datamove.archive.archiver import ArchiveError, ArchiveOutcome, HotMonthError, archive_month
 from datamove.archive.policy import (
     ARCHIVED_TABLES,
     COLD_DAYS,
@@ -39,6 +39,9 @@ from datamove.archive.policy import (
 )
 from foundation.settings import load_settings
 from foundation.settings import today as platform_today
+
+if TYPE_CHECKING:
+    from datamove.archive.archiver import ArchiveOutcome
 from orchestration.lib.partitions import monthly_partitions
 from orchestration.lib.resources import PostgresResource
 
@@ -62,7 +65,7 @@ class ArchiveRunConfig(Config):
         description="Judge the hot/warm/cold tiers as if today were this UTC date (YYYY-MM-DD); default: today.")
 
 
-def _metadata(outcome: ArchiveOutcome) -> dict[str, object]:
+def _metadata(outcome: "ArchiveOutcome") -> dict[str, object]:
     metadata: dict[str, object] = {
         "action": outcome.action,
         "tier": outcome.tier or "",
@@ -98,6 +101,9 @@ def build_archive_asset(spec: ArchivedTable) -> AssetsDefinition:
     )
     def _archive(context: AssetExecutionContext, config: ArchiveRunConfig, warehouse_db: PostgresResource,
                  archive_storage: ArchiveStorage) -> Iterator[object]:
+        # Arrow, ADBC and fsspec load in the archive run, not with the code location
+        from datamove.archive.archiver import ArchiveError, ArchiveOutcome, HotMonthError, archive_month
+
         month = parse_month(context.partition_key)
         today = date.fromisoformat(config.today) if config.today else None
         try:

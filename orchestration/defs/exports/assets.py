@@ -4,6 +4,7 @@
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from dagster import (
     AssetExecutionContext,
@@ -29,10 +30,12 @@ from dagster import (
 )
 from pydantic import Field
 
-from datamove.export import ExportError, ExportResult, export_day
 from datamove.export_specs import DEFAULT_DATASET, EXPORTS, MART_SCHEMA, ExportSpec
 from orchestration.lib.partitions import daily_partitions, previous_day
 from orchestration.lib.resources import BigQueryResource, PostgresResource
+
+if TYPE_CHECKING:
+    from datamove.export import ExportResult
 
 
 class ExportConfig(Config):
@@ -40,7 +43,7 @@ class ExportConfig(Config):
     source_schema: str = Field(default=MART_SCHEMA, description="warehouse schema holding the marts")
 
 
-def _metadata(results: list[ExportResult]) -> dict[str, object]:
+def _metadata(results: "list[ExportResult]") -> dict[str, object]:
     first = results[0]
     metadata: dict[str, object] = {
         "bigquery_table": first.table_id,
@@ -89,6 +92,8 @@ def build_export_asset(spec: ExportSpec) -> AssetsDefinition:
     )
     def _export(context: AssetExecutionContext, config: ExportConfig, replica_db: PostgresResource,
                 bigquery: BigQueryResource) -> MaterializeResult:
+        from datamove.export import ExportError, export_day  # Arrow and ADBC load in export runs only
+
         client = bigquery.get_client()
         window = context.partition_time_window
         day, results = window.start.date(), []

@@ -1,24 +1,25 @@
 """The dbt marts as Dagster assets, in two selections.
 
 - ``daily_marts``: incremental models tagged ``daily``, partitioned like the raw layer.
-  A run passes its window as ``--vars '{min_date, max_date}'`` (both inclusive), so a
-  day costs the same whatever the history; a backfill is one dbt invocation.
+  A run passes its window (days, both inclusive) as session settings of dbt's connections
+  (``dbt_project/macros/partition_window.sql``), so a day costs the same whatever the
+  history, and the compiled project is the same for every run: dbt's partial parse stays
+  valid (``--vars`` would force a full re-parse per run). A backfill is one dbt invocation.
 - ``marts``: everything else (seeds, staging views, full-refresh marts, ML features).
 """
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
-import json
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue
-from dagster_dbt import DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliInvocation, dbt_assets
 
-from orchestration.lib.dbt_env import apply_dbt_environment
-from orchestration.lib.dbt_project import marts_dbt_project
+from orchestration.lib.dbt_env import window_settings
+from orchestration.lib.dbt_project import PlatformDbtResource, marts_dbt_project
 from orchestration.lib.dbt_translator import MartsTranslator
 from orchestration.lib.partitions import daily_partitions
 
@@ -31,13 +32,10 @@ dbt_project = marts_dbt_project()
 translator = MartsTranslator()
 
 
-def partition_vars(context: AssetExecutionContext) -> dict[str, str]:
-    """The run's partition window as dbt vars: ISO dates, both inclusive."""
+def partition_window_settings(context: AssetExecutionContext) -> dict[str, str]:
+    """The run's partition window (days, both inclusive) as dbt's session settings."""
     window = context.partition_time_window
-    return {
-        "min_date": window.start.date().isoformat(),
-        "max_date": (window.end - timedelta(days=1)).date().isoformat(),
-    }
+    return window_settings(window.start.date(), (window.end - timedelta(days=1)).date())
 
 
 def dbt_failures(invocation: DbtCliInvocation) -> list[dict[str, Any]]:
@@ -87,10 +85,10 @@ def describe_failure(invocation: DbtCliInvocation) -> Failure:
     )
 
 
-def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, args: list[str]) -> Iterator[Any]:
-    """Run dbt with the warehouse's connection settings and stream its events to Dagster."""
-    apply_dbt_environment()
-    invocation = dbt.cli([*args, "--threads", DBT_THREADS], context=context, raise_on_error=False)
+def run_dbt(context: AssetExecutionContext, dbt: PlatformDbtResource, args: list[str],
+            settings: dict[str, str] | None = None) -> Iterator[Any]:
+    """Run dbt with the warehouse's connection and ``settings`` and stream its events to Dagster."""
+    invocation = dbt.invoke([*args, "--threads", DBT_THREADS], context=context, settings=settings)
     yield from invocation.stream()
     if not invocation.is_successful():
         raise describe_failure(invocation)
@@ -105,10 +103,10 @@ def run_dbt(context: AssetExecutionContext, dbt: DbtCliResource, args: list[str]
     dagster_dbt_translator=translator,
     name="daily_marts",
 )
-def daily_marts(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    dbt_vars = partition_vars(context)
-    context.log.info("dbt window %s .. %s", dbt_vars["min_date"], dbt_vars["max_date"])
-    yield from run_dbt(context, dbt, ["build", "--vars", json.dumps(dbt_vars)])
+def daily_marts(context: AssetExecutionContext, dbt: PlatformDbtResource) -> Iterator[Any]:
+    settings = partition_window_settings(context)
+    context.log.info("dbt window %s", " .. ".join(settings.values()))
+    yield from run_dbt(context, dbt, ["build"], settings)
 
 
 @dbt_assets(
@@ -118,5 +116,5 @@ def daily_marts(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator
     dagster_dbt_translator=translator,
     name="marts",
 )
-def marts(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def marts(context: AssetExecutionContext, dbt: PlatformDbtResource) -> Iterator[Any]:
     yield from run_dbt(context, dbt, ["build"])

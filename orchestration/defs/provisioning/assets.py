@@ -2,12 +2,10 @@
 
 import json
 import shutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
-from agents.llm import UsageRecorder, get_provider
-from agents.provisioning import ProvisioningDeps, ProvisioningOutcome, provision_request
 from foundation.settings import today as platform_today
 from orchestration.lib.partitions import provisioning_request_partitions
 from orchestration.lib.resources import (
@@ -16,6 +14,9 @@ from orchestration.lib.resources import (
     ProvisioningSettings,
     provisioning_work_dir,
 )
+
+if TYPE_CHECKING:
+    from agents.provisioning import ProvisioningOutcome
 
 PROVISIONED_DEMO_KEY = ["provisioning", "provisioned_demo"]
 
@@ -36,7 +37,7 @@ def _demo_script_markdown(script: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def outcome_metadata(outcome: ProvisioningOutcome) -> dict[str, Any]:
+def outcome_metadata(outcome: "ProvisioningOutcome") -> dict[str, Any]:
     """What the UI shows for a provisioned demo (never secrets: only labels and counts)."""
     result = outcome.result
     llm = result.get("llm", {})
@@ -84,6 +85,10 @@ def provisioned_demo(
     provisioning: ProvisioningSettings,
 ):
     request_id = int(context.partition_key)
+    # the agents (LangGraph, the LLM SDK) load in the provisioning run, not with the code location
+    from agents.llm import UsageRecorder, get_provider
+    from agents.provisioning import ProvisioningDeps, provision_request
+
     recorder = UsageRecorder(app_db.dsn)
     deps = ProvisioningDeps(
         app_dsn=app_db.dsn,
