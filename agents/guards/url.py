@@ -6,7 +6,9 @@ http(s) URLs without credentials whose host resolves exclusively to public
 addresses; ``safe_fetch`` then connects to the very IP it validated (so a second,
 different DNS answer cannot rebind the request to an internal address) while
 sending the original Host header and TLS SNI, re-checks every redirect hop, and
-bounds the response size and the total time.
+bounds the response size and the total time: one deadline covers connect, TLS,
+headers and body of every hop (``deadline.py``), so trickled headers cannot hold a
+provisioning slot. DNS resolution is bounded by the system resolver's own timeouts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+from agents.guards.deadline import deadline_transport
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +277,10 @@ def _content_type(headers: httpx.Headers) -> tuple[str, str]:
     return media, (match.group(1) if match else "utf-8")
 
 
+def _deadline_error(url: str, policy: URLPolicy) -> FetchTimeoutError:
+    return FetchTimeoutError(f"fetching {url} took longer than {policy.total_timeout}s (total deadline)")
+
+
 def safe_fetch(
     url: str, policy: URLPolicy = DEFAULT_URL_POLICY, *, raise_for_status: bool = True
 ) -> FetchResult:
@@ -284,10 +292,11 @@ def safe_fetch(
     redirects: list[str] = []
     current = url
     # trust_env=False: a proxy from the environment would bypass the IP pinning.
-    with httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout) as client:
+    transport = deadline_transport(deadline)
+    with httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout, transport=transport) as client:
         while True:
             if time.monotonic() > deadline:
-                raise FetchTimeoutError(f"fetching {url} took longer than {policy.total_timeout}s")
+                raise _deadline_error(url, policy)
             target = check_url(current, policy)
             headers = {"Host": target.host_header, "User-Agent": policy.user_agent, "Accept": "text/html,*/*;q=0.5"}
             extensions: dict[str, object] = {}
@@ -305,6 +314,8 @@ def safe_fetch(
                         continue
                     return _read_body(url, current, response, policy, deadline, started, redirects, raise_for_status)
             except httpx.TimeoutException as error:
+                if time.monotonic() >= deadline:
+                    raise _deadline_error(url, policy) from error
                 raise FetchTimeoutError(f"timed out fetching {current}: {type(error).__name__}") from error
             except httpx.HTTPError as error:
                 raise FetchError(f"cannot fetch {current}: {type(error).__name__}: {error}") from error
@@ -335,7 +346,7 @@ def _read_body(
         if len(body) > policy.max_bytes:
             raise ResponseTooLargeError(f"response exceeds {policy.max_bytes} bytes")
         if time.monotonic() > deadline:
-            raise FetchTimeoutError(f"fetching {url} took longer than {policy.total_timeout}s")
+            raise _deadline_error(url, policy)
     return FetchResult(
         url=url,
         final_url=current,
