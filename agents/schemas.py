@@ -180,12 +180,25 @@ class SchemaDesign(_Model):
         return ordered
 
 
+BUSINESS_NAME_MAX_CHARS = 200
+DESCRIPTION_MAX_CHARS = 4000
+
+
+def clip_business_name(name: str) -> str:
+    """A name that fits ``BusinessProfile.business_name``: a page may declare any length."""
+    return name.strip()[:BUSINESS_NAME_MAX_CHARS].strip()
+
+
+def clip_description(text: str) -> str:
+    return text.strip()[:DESCRIPTION_MAX_CHARS].strip()
+
+
 class BusinessProfile(_Model):
     """What the research agent learned about the customer."""
 
-    business_name: str = Field(min_length=1, max_length=200)
+    business_name: str = Field(min_length=1, max_length=BUSINESS_NAME_MAX_CHARS)
     domain: str = Field(description="one of the template domains, e.g. ecommerce, saas, healthcare_clinic")
-    description: str = Field(default="", max_length=4000)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX_CHARS)
     website: str | None = None
     products: list[str] = Field(default_factory=list, max_length=50)
     key_entities: list[str] = Field(default_factory=list, max_length=30)

@@ -13,6 +13,7 @@ provisioning slot. DNS resolution is bounded by the system resolver's own timeou
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import logging
 import re
@@ -143,7 +144,7 @@ class FetchResult:
 
     @property
     def text(self) -> str:
-        return self.content.decode(self.encoding or "utf-8", errors="replace")
+        return self.content.decode(_text_encoding(self.encoding), errors="replace")
 
 
 def address_refusal(addr: IPAddress) -> str | None:
@@ -270,11 +271,23 @@ def check_url(url: str, policy: URLPolicy = DEFAULT_URL_POLICY) -> ValidatedURL:
     return ValidatedURL(url=url, scheme=scheme, host=host, port=port, target=target, addresses=addresses)
 
 
+def _text_encoding(declared: str | None) -> str:
+    """The declared charset when Python knows it as a text encoding, else utf-8: a page may
+    declare anything (``x-unknown``, ``base64``), and the text is decoded with replacement."""
+    if not declared:
+        return "utf-8"
+    try:
+        info = codecs.lookup(declared)
+    except LookupError:
+        return "utf-8"
+    return info.name if getattr(info, "_is_text_encoding", True) else "utf-8"
+
+
 def _content_type(headers: httpx.Headers) -> tuple[str, str]:
     raw = headers.get("content-type", "")
     media = raw.split(";", 1)[0].strip().lower()
     match = re.search(r"charset=([\w.-]+)", raw, re.IGNORECASE)
-    return media, (match.group(1) if match else "utf-8")
+    return media, _text_encoding(match.group(1) if match else None)
 
 
 def _deadline_error(url: str, policy: URLPolicy) -> FetchTimeoutError:

@@ -17,8 +17,9 @@ URL guard is tested against::
     /slow-headers             nothing until ``slow_seconds`` have passed
     /trickle-headers          one header byte every ``trickle_interval`` s for ``slow_seconds``
                               (each read succeeds: only a total deadline stops it)
-    /charset-unknown          a homepage declared as ``charset=x-unknown``
+    /charset-unknown          a homepage declared as ``charset=x-unknown`` (``?charset=`` another)
     /long-name                a homepage whose site name is ``long_name_chars`` characters long
+                              and whose description is over 5,000
     /binary                   application/octet-stream
     /echo-host                the Host header the request carried
 """
@@ -32,6 +33,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 log = logging.getLogger(__name__)
 
@@ -224,9 +226,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         # The client giving up (size/time limit tests) is expected.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self._route(self.path.split("?", 1)[0])
+            path, _, query = self.path.partition("?")
+            self._route(path, dict(parse_qsl(query)))
 
-    def _route(self, path: str) -> None:
+    def _route(self, path: str, query: dict[str, str]) -> None:
         sites = self.server.sites
         parts = [p for p in path.split("/") if p]
         if not parts:
@@ -259,10 +262,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts == ["trickle-headers"]:
             self._trickle_headers()
         elif parts == ["charset-unknown"]:
-            self._send(200, render_site("restaurant").encode(), "text/html; charset=x-unknown")
+            charset = query.get("charset", "x-unknown")
+            self._send(200, render_site("restaurant").encode(), f"text/html; charset={charset}")
         elif parts == ["long-name"]:
             name = ("Trattoria Bellavista " * (sites.long_name_chars // 21 + 1))[: sites.long_name_chars]
             page = render_site("restaurant").replace("Trattoria Bellavista", html.escape(name), 2)
+            tagline = html.escape(SITES["restaurant"].tagline)
+            page = page.replace(f'name="description" content="{tagline}"',
+                                f'name="description" content="{tagline * (5000 // len(tagline) + 1)}"')
             self._send(200, page.encode())
         elif parts == ["echo-host"]:
             self._send(200, f"<html><body>{html.escape(self.headers.get('Host', ''))}</body></html>".encode())
