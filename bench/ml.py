@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import secrets
 import shutil
 import sys
 import tempfile
@@ -103,7 +104,7 @@ def main() -> None:
             started = time.perf_counter()
             build_table(conn, args.rows)
             load_seconds = time.perf_counter() - started
-            ml = PostgresML(conn)
+            ml = PostgresML(conn, signing_key=secrets.token_hex(32))  # a throwaway stack: a throwaway key
 
             def engine_train() -> Any:
                 return ml.train(PROJECT, "regression", "bench.features", "y", algorithm="lightgbm",

@@ -8,6 +8,7 @@ predict_joint / metrics / version), ``log_predictions`` and the severity helpers
 from ml.client import PostgresML
 from ml.engine import DeployResult, TrainResult
 from ml.errors import (
+    ArtifactSignatureError,
     FeatureShapeError,
     InvalidArgumentError,
     InvalidColumnError,
@@ -23,6 +24,7 @@ from ml.monitoring import LoggedPredictions, ensure_monitoring_tables, log_predi
 
 __all__ = [
     "MODEL_CACHE",
+    "ArtifactSignatureError",
     "DeployResult",
     "FeatureShapeError",
     "InvalidArgumentError",

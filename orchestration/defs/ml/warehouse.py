@@ -20,6 +20,7 @@ from ml import PostgresML
 from orchestration.connections import pin_clock
 from orchestration.defs.ml.specs import SCHEMA, ModelSpec
 from orchestration.resources import PostgresResource
+from orchestration.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,11 @@ _DDL_LOCK = "orchestration.defs.ml:ddl"  # serialises DDL of parallel steps in s
 
 @contextmanager
 def postgresml(warehouse_db: PostgresResource, replica_db: PostgresResource) -> Iterator[PostgresML]:
-    """PostgresML on the warehouse (catalog writes), reading training data from the replica."""
-    with warehouse_db.connect(autocommit=True) as conn, PostgresML(conn, read_dsn=replica_db.dsn) as ml:
+    """PostgresML on the warehouse (catalog writes), reading training data from the replica; artifacts
+    signed and verified with PLATFORM_MODEL_SIGNING_KEY."""
+    key = load_settings().require_model_signing_key()
+    with (warehouse_db.connect(autocommit=True) as conn,
+          PostgresML(conn, read_dsn=replica_db.dsn, signing_key=key) as ml):
         pin_clock(conn)  # the catalog stamps models on the platform's clock (their age is judged on it)
         yield ml
 
