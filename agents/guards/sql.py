@@ -17,8 +17,8 @@ The guard returns the query re-rendered by sqlglot (comments dropped) with a LIM
 or capped, so what runs is exactly what was checked. What a static check cannot bound
 (a correlated subquery over a big table) is left to the statement timeout, which lives in
 the policy and is applied by the executor: ``bigquery_job_config_kwargs``
-(``job_timeout_ms``; ``run_bigquery_query`` also abandons the job client-side, since an
-emulator may ignore it) and ``postgres_timeout_statement`` (``SET LOCAL statement_timeout``).
+(``job_timeout_ms``; ``agents.tools.bigquery_query.run_query`` also abandons the job
+client-side, since an emulator may ignore it) and ``postgres_timeout_statement`` (``SET LOCAL statement_timeout``).
 """
 
 from __future__ import annotations
@@ -350,27 +350,27 @@ def _check_bounded_arguments(node: exp.Func, sql: str, limits: CostLimits) -> No
     if isinstance(node, exp.Repeat):
         count = _int_literal(node.args.get("times"))
         if count is None or count > limits.max_repeat:
-            raise _refuse(f"REPEAT count must be an integer literal of at most {limits.max_repeat}", sql)
+            raise _refuse(f"cost cap: REPEAT count must be an integer literal of at most {limits.max_repeat}", sql)
     elif isinstance(node, exp.Pad):
         length = _int_literal(node.args.get("expression"))
         if length is None or length > limits.max_repeat:
             name = "LPAD" if node.args.get("is_left") else "RPAD"
-            raise _refuse(f"{name} length must be an integer literal of at most {limits.max_repeat}", sql)
+            raise _refuse(f"cost cap: {name} length must be an integer literal of at most {limits.max_repeat}", sql)
     elif isinstance(node, exp.GenerateSeries):
         start, end = _int_literal(node.args.get("start")), _int_literal(node.args.get("end"))
         step = _int_literal(node.args.get("step")) if node.args.get("step") is not None else 1
         if start is None or end is None or not step:
-            raise _refuse("GENERATE_ARRAY bounds must be integer literals (and the step a non-zero literal)", sql)
+            raise _refuse("cost cap: GENERATE_ARRAY bounds must be integer literals (and the step a non-zero literal)", sql)
         elements = max(0, (end - start) // step + 1)
         if elements > limits.max_generated:
-            raise _refuse(f"GENERATE_ARRAY yields at most {limits.max_generated} elements (this one {elements:,})", sql)
+            raise _refuse(f"cost cap: GENERATE_ARRAY yields at most {limits.max_generated} elements (this one {elements:,})", sql)
     elif isinstance(node, exp.GenerateDateArray):
         first, last = _date_literal(node.args.get("start")), _date_literal(node.args.get("end"))
         if first is None or last is None:
-            raise _refuse("GENERATE_DATE_ARRAY bounds must be date literals ('YYYY-MM-DD')", sql)
+            raise _refuse("cost cap: GENERATE_DATE_ARRAY bounds must be date literals ('YYYY-MM-DD')", sql)
         days = abs((last - first).days)
         if days > limits.max_generated:
-            raise _refuse(f"GENERATE_DATE_ARRAY spans at most {limits.max_generated} days (this one {days:,})", sql)
+            raise _refuse(f"cost cap: GENERATE_DATE_ARRAY spans at most {limits.max_generated} days (this one {days:,})", sql)
 
 
 def _one_row(query: exp.Expr | None) -> bool:
@@ -390,7 +390,7 @@ def _check_joins(root: exp.Query, sql: str, limits: CostLimits) -> None:
     """No cartesian products: every join is predicated, or joins UNNEST or a one-row source."""
     joins = list(root.find_all(exp.Join))
     if len(joins) > limits.max_joins:
-        raise _refuse(f"at most {limits.max_joins} joins per query (this one has {len(joins)})", sql)
+        raise _refuse(f"cost cap: at most {limits.max_joins} joins per query (this one has {len(joins)})", sql)
     ctes = {cte.alias_or_name.lower(): cte.this for cte in root.find_all(exp.CTE)}
 
     def one_row(source: exp.Expr | None) -> bool:
@@ -409,9 +409,11 @@ def _check_joins(root: exp.Query, sql: str, limits: CostLimits) -> None:
                 continue
             condition = join.args.get("on")
             if condition is not None:
-                if condition.find(exp.Column) is None:
-                    raise _refuse(f"cartesian product: the join with {name} has a condition without a column "
-                                  f"({condition.sql()}); join on matching keys", sql)
+                qualifiers = {column.table.lower() for column in condition.find_all(exp.Column)}
+                # Unqualified columns may come from either side; qualified ones must name two sources.
+                if not qualifiers or ("" not in qualifiers and len(qualifiers) < 2):
+                    raise _refuse(f"cartesian product: the join condition with {name} ({condition.sql()[:80]}) "
+                                  "does not relate it to another table; join on matching keys", sql)
                 continue
             if one_row(target) or (index == 0 and from_ is not None and one_row(from_.this)):
                 continue

@@ -247,6 +247,7 @@ ENGINE_SPECIFIC_BIGQUERY = [
      "cartesian product"),
     ("SELECT COUNT(*) FROM shop.orders a JOIN shop.customers b ON TRUE", "cartesian product"),
     ("SELECT COUNT(*) FROM shop.orders a JOIN shop.customers b ON 1 = 1", "cartesian product"),
+    ("SELECT COUNT(*) FROM shop.orders a JOIN shop.customers b ON a.total > 0", "cartesian product"),
     ("SELECT COUNT(*) FROM shop.orders NATURAL JOIN shop.customers", "NATURAL JOIN"),
     ("SELECT COUNT(*) FROM shop.orders o " + " ".join(
         f"JOIN shop.customers c{i} ON c{i}.customer_id = o.customer_id" for i in range(9)), "at most 8 joins"),
