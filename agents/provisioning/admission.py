@@ -69,7 +69,7 @@ def normalize_url(url: str) -> str:
 
 
 def _hours(delta: timedelta) -> str:
-    return f"{delta.total_seconds() / 3600:g} h"
+    return f"{round(delta.total_seconds() / 3600, 1):g} h"
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def _refusal(
     earlier = urls.get(normalize_url(request.customer_url))
     if earlier is not None:
         return (f"duplicate of request {earlier}: the same site was requested within "
-                f"{_hours(limits.duplicate_window)} (see `platform provision` result of {earlier})")
+                f"{_hours(limits.duplicate_window)}; its demo is (or will be) that request's result")
     used = counts.get(request.requested_by, 0)
     if used >= limits.requests_per_requester:
         return (f"quota: {request.requested_by} already has {used} provisioning requests in the last 24 h "
