@@ -30,6 +30,8 @@ def classify_refusal(reason: str) -> ErrorType:
         return ErrorType.SYNTAX_ERROR
     if reason.startswith(("invalid column reference", "unknown table")):
         return ErrorType.LOGIC_ERROR
+    if reason.startswith(("cartesian product", "cost cap")):
+        return ErrorType.PERFORMANCE_ISSUE
     return ErrorType.UNSAFE_SQL
 
 

@@ -40,6 +40,22 @@ RESERVED_WORDS = frozenset(
 
 SQLText = Annotated[str, Field(min_length=1, max_length=20_000, json_schema_extra={"format": "sql"})]
 
+# Faker providers a design may name, by column type. The provider is called by name, and the
+# name comes from an LLM that read the customer's website: anything else (``binary``,
+# ``pystr``, ``zip``, dunder attributes) could return megabytes per value or not be a
+# provider at all. Every one here returns a short string.
+FAKER_PROVIDERS: dict[str, frozenset[str]] = {
+    "STRING": frozenset(
+        ["name", "first_name", "last_name", "email", "company", "company_suffix", "job", "catch_phrase", "bs",
+         "city", "state", "state_abbr", "country", "country_code", "postcode", "zipcode", "street_address",
+         "phone_number", "url", "domain_name", "user_name", "word", "color_name", "license_plate",
+         "currency_code", "language_name", "bothify"]
+    ),
+}
+CATEGORICAL_VALUE_MAX_CHARS = 256
+CATEGORICAL_VALUES_MAX = 500
+CategoricalValue = Annotated[str, Field(max_length=CATEGORICAL_VALUE_MAX_CHARS)]
+
 
 def _check_identifier(value: str, what: str) -> str:
     if not IDENTIFIER.match(value):
@@ -58,10 +74,15 @@ class ColumnSpec(_Model):
     type: str = Field(description=f"BigQuery type, one of {sorted(BIGQUERY_TYPES)}")
     description: str = ""
     nullable: bool = True
-    values: list[str] | None = Field(default=None, description="categorical values for synthetic data")
+    values: list[CategoricalValue] | None = Field(
+        default=None, max_length=CATEGORICAL_VALUES_MAX, description="categorical values for synthetic data"
+    )
     min: float | None = Field(default=None, description="lower bound for synthetic numeric values")
     max: float | None = Field(default=None, description="upper bound for synthetic numeric values")
-    faker: str | None = Field(default=None, description="faker provider for synthetic values, e.g. email, company")
+    faker: str | None = Field(
+        default=None,
+        description=f"faker provider for synthetic STRING values, one of: {', '.join(sorted(FAKER_PROVIDERS['STRING']))}",
+    )
 
     @field_validator("name")
     @classmethod
@@ -81,6 +102,21 @@ class ColumnSpec(_Model):
     def _range(self) -> ColumnSpec:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"column {self.name}: min {self.min} > max {self.max}")
+        return self
+
+    @model_validator(mode="after")
+    def _faker(self) -> ColumnSpec:
+        if self.faker is None:
+            return self
+        provider = self.faker.strip().lower()
+        allowed = FAKER_PROVIDERS.get(self.type)
+        if allowed is None:
+            raise ValueError(f"column {self.name} ({self.type}): faker providers apply to STRING columns only; "
+                             "remove `faker` (use `values` or `min`/`max`)")
+        if provider not in allowed:
+            raise ValueError(f"column {self.name}: faker provider {self.faker!r} is not allowed for {self.type} "
+                             f"columns; use one of: {', '.join(sorted(allowed))}")
+        self.faker = provider
         return self
 
 
@@ -180,12 +216,25 @@ class SchemaDesign(_Model):
         return ordered
 
 
+BUSINESS_NAME_MAX_CHARS = 200
+DESCRIPTION_MAX_CHARS = 4000
+
+
+def clip_business_name(name: str) -> str:
+    """A name that fits ``BusinessProfile.business_name``: a page may declare any length."""
+    return name.strip()[:BUSINESS_NAME_MAX_CHARS].strip()
+
+
+def clip_description(text: str) -> str:
+    return text.strip()[:DESCRIPTION_MAX_CHARS].strip()
+
+
 class BusinessProfile(_Model):
     """What the research agent learned about the customer."""
 
-    business_name: str = Field(min_length=1, max_length=200)
+    business_name: str = Field(min_length=1, max_length=BUSINESS_NAME_MAX_CHARS)
     domain: str = Field(description="one of the template domains, e.g. ecommerce, saas, healthcare_clinic")
-    description: str = Field(default="", max_length=4000)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX_CHARS)
     website: str | None = None
     products: list[str] = Field(default_factory=list, max_length=50)
     key_entities: list[str] = Field(default_factory=list, max_length=30)

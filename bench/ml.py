@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import secrets
 import shutil
 import sys
 import tempfile
@@ -34,9 +35,10 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from orchestration.stack.postgres import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
+
 from ml import MODEL_CACHE, PostgresML  # noqa: E402
 from ml.sampling import split_indices  # noqa: E402
-from orchestration.stack.postgres import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
 
 FEATURES = [f"x{i}" for i in range(1, 11)]
 WEIGHTS = [3.0, -2.0, 1.5, 0.5, -1.0, 0.0, 0.0, 2.0, -0.5, 1.0]
@@ -103,7 +105,7 @@ def main() -> None:
             started = time.perf_counter()
             build_table(conn, args.rows)
             load_seconds = time.perf_counter() - started
-            ml = PostgresML(conn)
+            ml = PostgresML(conn, signing_key=secrets.token_hex(32))  # a throwaway stack: a throwaway key
 
             def engine_train() -> Any:
                 return ml.train(PROJECT, "regression", "bench.features", "y", algorithm="lightgbm",

@@ -9,7 +9,7 @@
    holding the explicit schema, refuses it with its own message.
 3. Meanwhile, on another thread, the dataset and table are ensured and the rows BigQuery
    holds for the day are counted (``inspect_day``).
-4. The Parquet file goes through ``orchestration.bigquery.replace_day_partition``: a day
+4. The Parquet file goes through ``datamove.bigquery.replace_day_partition``: a day
    BigQuery does not hold yet is appended by one (atomic) load job; a day it holds is
    replaced through a staging table and one DELETE + INSERT transaction. Either way the
    day is replaced entirely or not at all, and read back.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -37,10 +37,13 @@ ENVIRONMENT: dict[str, str] = {
     "ANTHROPIC_API_KEY": "enables the Anthropic provider for the agents (secret)",
     "ANTHROPIC_MODEL": "Anthropic model name (default claude-sonnet-4-5)",
     "GEMINI_DATA_ANALYTICS_ENABLED": "set to 1 to register data agents with the Conversational Analytics API",
+    "PLATFORM_MODEL_SIGNING_KEY": "HMAC key that signs and verifies stored ML model artifacts (secret; embedded "
+    "default: generated once into <PLATFORM_HOME>/secrets/model_signing_key)",
     "DAGSTER_HOME": "Dagster instance folder (set by the make targets to <PLATFORM_HOME>/dagster)",
 }
 
-SECRET_VARIABLES = frozenset({"ANTHROPIC_API_KEY"})
+SECRET_VARIABLES = frozenset({"ANTHROPIC_API_KEY", "PLATFORM_MODEL_SIGNING_KEY"})
+MODEL_SIGNING_KEY_VARIABLE = "PLATFORM_MODEL_SIGNING_KEY"
 
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]+:)([^@\s]*)(@)")
 _PASSWORD_KV = re.compile(r"(password\s*=\s*)(\S+)", re.IGNORECASE)
@@ -132,6 +135,7 @@ class Settings:
     bigquery_endpoint: str | None
     archive_url: str
     anthropic_model: str
+    model_signing_key: str | None = field(default=None, repr=False)  # a secret: never in a repr or log
 
     @property
     def uses_embedded_postgres(self) -> bool:
@@ -149,6 +153,16 @@ class Settings:
     def read_dsn(self) -> str | None:
         """Where analytics, ML and agent reads go: the replica when there is one."""
         return self.replica_dsn or self.warehouse_dsn
+
+    def require_model_signing_key(self) -> str:
+        """The key ML artifacts are signed and verified with; a clear error when none is configured."""
+        if not self.model_signing_key:
+            raise RuntimeError(
+                f"{MODEL_SIGNING_KEY_VARIABLE} is not set: the embedded stack generates one "
+                "(`platform up`, `make ui`); with production databases set it to a long random secret "
+                "shared by every worker (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+            )
+        return self.model_signing_key
 
 
 def load_settings() -> Settings:
@@ -169,4 +183,5 @@ def load_settings() -> Settings:
         bigquery_endpoint=_env("BIGQUERY_API_ENDPOINT"),
         archive_url=_env("ARCHIVE_URL", str(home / "archive")) or str(home / "archive"),
         anthropic_model=_env("ANTHROPIC_MODEL", "claude-sonnet-4-5") or "claude-sonnet-4-5",
+        model_signing_key=_env(MODEL_SIGNING_KEY_VARIABLE),
     )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ml.backend import DeployResult, TrainRequest, TrainResult
     from ml.client import PostgresML
     from ml.errors import (
+        ArtifactSignatureError,
         FeatureShapeError,
         InvalidArgumentError,
         InvalidColumnError,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 _MODULES = {
     "DeployResult": "backend", "TrainRequest": "backend", "TrainResult": "backend",
     "PostgresML": "client",
-    "FeatureShapeError": "errors", "InvalidArgumentError": "errors", "InvalidColumnError": "errors",
+    "ArtifactSignatureError": "errors", "FeatureShapeError": "errors", "InvalidArgumentError": "errors", "InvalidColumnError": "errors",
     "InvalidRelationError": "errors", "MissingValuesError": "errors", "NoDeploymentError": "errors",
     "PgmlError": "errors", "UnknownAlgorithmError": "errors", "UnsupportedOperationError": "errors",
     "MODEL_CACHE": "model",
@@ -43,6 +44,7 @@ _MODULES = {
 }
 
 __all__ = [
+    "ArtifactSignatureError",
     "DeployResult",
     "FeatureShapeError",
     "InvalidArgumentError",

@@ -7,7 +7,8 @@ Column names follow upstream (``pgml.projects``, ``pgml.snapshots``, ``pgml.mode
 - enums (``pgml.task``, ``pgml.sampling`` ...) are TEXT with CHECK constraints, so a
   new task needs no ``ALTER TYPE``;
 - the serialized estimator lives in ``pgml.models.artifact`` (bytea) instead of
-  upstream's ``pgml.files``; every worker can load it, none needs a local file;
+  upstream's ``pgml.files``; every worker can load it, none needs a local file; its HMAC
+  is ``pgml.models.artifact_signature`` (``ml/model.py``), added to older catalogs on start;
 - task ``anomaly_detection`` is an extension (upstream has none);
 - timestamps come from the session's clock when the caller pinned one (setting
   ``platform.now``, as a replay of a past or future day does), else the server's, so a
@@ -76,7 +77,8 @@ CREATE TABLE IF NOT EXISTS pgml.models (
     created_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT __NOW__,
     updated_at TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT __NOW__,
     artifact BYTEA,
-    artifact_format TEXT
+    artifact_format TEXT,
+    artifact_signature TEXT
 );
 CREATE INDEX IF NOT EXISTS models_project_id_idx ON pgml.models (project_id);
 CREATE TABLE IF NOT EXISTS pgml.deployments (
@@ -120,6 +122,12 @@ def ensure_catalog(conn: psycopg.Connection) -> None:
         exists = conn.execute("SELECT to_regclass('pgml.deployed_models') IS NOT NULL").fetchone()
         if not (exists and exists[0]):
             conn.execute(_DDL)
+        signed = conn.execute(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = 'pgml.models'::regclass "
+            "AND attname = 'artifact_signature' AND NOT attisdropped"
+        ).fetchone()
+        if signed is None:  # a catalog from before signing: its artifacts stay unsigned, hence refused
+            conn.execute("ALTER TABLE pgml.models ADD COLUMN IF NOT EXISTS artifact_signature TEXT")
     with _ensured_lock:
         _ensured.add(key)
 
@@ -182,11 +190,12 @@ def insert_model(
     metrics: dict[str, Any],
     artifact: bytes,
     artifact_format: str,
+    artifact_signature: str,
 ) -> int:
     row = conn.execute(
         "INSERT INTO pgml.models (project_id, snapshot_id, num_features, algorithm, runtime, hyperparams, status,"
-        " metrics, artifact, artifact_format)"
-        " VALUES (%s, %s, %s, %s, 'python', %s::jsonb, 'successful', %s::jsonb, %s, %s) RETURNING id",
+        " metrics, artifact, artifact_format, artifact_signature)"
+        " VALUES (%s, %s, %s, %s, 'python', %s::jsonb, 'successful', %s::jsonb, %s, %s, %s) RETURNING id",
         (
             project_id,
             snapshot_id,
@@ -196,6 +205,7 @@ def insert_model(
             json.dumps(metrics),
             artifact,
             artifact_format,
+            artifact_signature,
         ),
     ).fetchone()
     assert row is not None
@@ -245,11 +255,14 @@ def require_deployed_model(conn: psycopg.Connection, project_name: str) -> Deplo
     return deployed
 
 
-def load_artifact(conn: psycopg.Connection, model_id: int) -> tuple[bytes, str]:
-    row = conn.execute("SELECT artifact, artifact_format FROM pgml.models WHERE id = %s", (model_id,)).fetchone()
+def load_artifact(conn: psycopg.Connection, model_id: int) -> tuple[bytes, str, str | None]:
+    """(artifact, format, signature) of a model; verify the signature before unpickling."""
+    row = conn.execute(
+        "SELECT artifact, artifact_format, artifact_signature FROM pgml.models WHERE id = %s", (model_id,)
+    ).fetchone()
     if row is None or row[0] is None:
         raise NoDeploymentError(f"model {model_id} has no stored artifact")
-    return bytes(row[0]), row[1]
+    return bytes(row[0]), row[1], row[2]
 
 
 def list_models(conn: psycopg.Connection, project_name: str) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """``PostgresML``: one interface whether or not the ``pgml`` extension is installed.
 
-    ml = PostgresML(settings.warehouse_dsn, read_dsn=settings.read_dsn)
+    ml = PostgresML(settings.warehouse_dsn, read_dsn=settings.read_dsn, signing_key=settings.model_signing_key)
     ml.train("pr_rework_classifier_v1", "classification", "ml.pr_rework_training_data",
              "rework_indicator", algorithm="lightgbm", test_size=0.3, test_sampling="random")
     ml.predict("pr_rework_classifier_v1", [3, 12, 1, 40.0])
@@ -21,6 +21,7 @@ import psycopg
 from ml.backend import Backend, DeployResult, TrainRequest, TrainResult, arguments_of
 from ml.engine import Engine
 from ml.extension import ExtensionBackend, extension_installed
+from ml.model import signing_key_bytes
 
 log = logging.getLogger(__name__)
 
@@ -33,21 +34,26 @@ class PostgresML:
     an autocommit connection is opened and owned. ``read_dsn`` (e.g. the read replica)
     is where the engine reads training and batch-prediction data; default: ``conn``'s
     database. ``use_extension`` forces a backend; by default it is detected.
+    ``signing_key`` (at least 16 bytes; the platform passes ``PLATFORM_MODEL_SIGNING_KEY``)
+    signs the artifacts the engine stores and verifies them before loading; the library
+    never reads it from the environment itself.
     """
 
     def __init__(
         self,
         conn: psycopg.Connection | str,
         *,
+        signing_key: bytes | str,
         read_dsn: str | None = None,
         use_extension: bool | None = None,
     ) -> None:
+        key = signing_key_bytes(signing_key)  # refused before any connection is opened
         self._owned = isinstance(conn, str)
         self.conn: psycopg.Connection = psycopg.connect(conn, autocommit=True) if isinstance(conn, str) else conn
         installed = extension_installed(self.conn) if use_extension is None else use_extension
         self.backend = "pgml" if installed else "engine"
         self._impl: Backend = (
-            ExtensionBackend(self.conn) if installed else Engine(self.conn, read_dsn=read_dsn)
+            ExtensionBackend(self.conn) if installed else Engine(self.conn, read_dsn=read_dsn, signing_key=key)
         )
         log.debug("PostgresML backend: %s", self.backend)
 

@@ -31,7 +31,16 @@ from ml.errors import (
 )
 from ml.io import ArrowReader, conninfo_of
 from ml.metrics import anomaly_metrics, classification_metrics, default_metric, regression_metrics, score_of
-from ml.model import ARTIFACT_FORMAT, MODEL_CACHE, ModelCache, TrainedModel, library_versions, loads
+from ml.model import (
+    ARTIFACT_FORMAT,
+    MODEL_CACHE,
+    ModelCache,
+    TrainedModel,
+    library_versions,
+    loads,
+    sign_artifact,
+    signing_key_bytes,
+)
 from ml.preprocess import FeaturePipeline, FittedColumn, parse_column_spec
 from ml.relation import Relation, resolve_relation, validate_identifier
 from ml.sampling import split_indices
@@ -92,7 +101,15 @@ def _numpy(table: pa.Table, name: str) -> np.ndarray:
 class Engine:
     """Implements the PostgresML API against the ``pgml`` catalog of one database."""
 
-    def __init__(self, conn: psycopg.Connection, read_dsn: str | None = None, cache: ModelCache | None = None):
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        read_dsn: str | None = None,
+        cache: ModelCache | None = None,
+        *,
+        signing_key: bytes | str,
+    ):
+        self._signing_key = signing_key_bytes(signing_key)
         self.conn = conn
         self.read_dsn = read_dsn or conninfo_of(conn)
         self.reader = ArrowReader(self.read_dsn)
@@ -335,6 +352,7 @@ class Engine:
         automatic_deploy: bool,
     ) -> tuple[int, bool]:
         blob = model.dumps()
+        signature = sign_artifact(self._signing_key, project, ARTIFACT_FORMAT, blob)
         with self.conn.transaction():
             catalog.project_lock(self.conn, project)
             record = catalog.get_or_create_project(self.conn, project, task)
@@ -349,7 +367,7 @@ class Engine:
             )
             model_id = catalog.insert_model(
                 self.conn, record.id, snapshot_id, len(pipeline.columns), algorithm, hyperparams, metrics, blob,
-                ARTIFACT_FORMAT,
+                ARTIFACT_FORMAT, signature,
             )
             current = catalog.deployed_model(self.conn, project)
             deploy = automatic_deploy and self._should_deploy(task, metrics, current)
@@ -440,8 +458,9 @@ class Engine:
         deployed = catalog.require_deployed_model(self.conn, project_name)
         model = self.cache.get(deployed.model_id)
         if model is None:
-            blob, artifact_format = catalog.load_artifact(self.conn, deployed.model_id)
-            model = loads(blob, artifact_format)
+            blob, artifact_format, signature = catalog.load_artifact(self.conn, deployed.model_id)
+            model = loads(blob, artifact_format, key=self._signing_key, project=deployed.project_name,
+                          model_id=deployed.model_id, signature=signature)
             self.cache.loads += 1
             self.cache.put(deployed.model_id, model)
         return deployed.model_id, model

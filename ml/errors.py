@@ -41,3 +41,7 @@ class FeatureShapeError(PgmlError, ValueError):
 
 class UnsupportedOperationError(PgmlError):
     """The operation makes no sense for this project's task (e.g. predict_proba on a regression)."""
+
+
+class ArtifactSignatureError(PgmlError):
+    """A stored model artifact has no valid signature: it is refused before it is unpickled."""

@@ -1,13 +1,18 @@
 """A trained model as stored in ``pgml.models.artifact``, and the process-level cache.
 
 The artifact is a pickle of the estimator plus everything prediction needs (the fitted
-preprocessing, the class labels, the feature order). The catalog is trusted: it is
-written only by this engine under the platform owner role, as upstream trusts
-``pgml.files``. Library versions are recorded and a mismatch is logged on load.
+preprocessing, the class labels, the feature order). Unpickling runs code, and the role
+that can write ``pgml.models`` is shared (dbt, extraction, archive, the quarantine CLI),
+so an artifact is signed when stored (HMAC-SHA256 over the format, the project name and
+the bytes, ``artifact_signature``) with a key the caller passes, and verified before it is
+unpickled: a missing or wrong signature raises ``ArtifactSignatureError`` and nothing is
+loaded. Library versions are recorded and a mismatch is logged on load.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import pickle
 import threading
@@ -17,12 +22,47 @@ from typing import Any
 
 import numpy as np
 
-from ml.errors import UnsupportedOperationError
+from ml.errors import ArtifactSignatureError, InvalidArgumentError, UnsupportedOperationError
 from ml.preprocess import FeaturePipeline
 
 log = logging.getLogger(__name__)
 
 ARTIFACT_FORMAT = "pickle-v1"
+MIN_KEY_BYTES = 16
+_SIGNATURE_DOMAIN = b"pgml-artifact-v1"
+
+
+def signing_key_bytes(key: bytes | str) -> bytes:
+    """The HMAC key; a key too short to resist guessing is refused."""
+    material = key.encode() if isinstance(key, str) else bytes(key)
+    if len(material.strip()) < MIN_KEY_BYTES:
+        raise InvalidArgumentError(f"the model signing key must have at least {MIN_KEY_BYTES} bytes")
+    return material
+
+
+def sign_artifact(key: bytes, project: str, artifact_format: str, blob: bytes) -> str:
+    """Hex HMAC-SHA256 of the artifact, bound to its project and format (a signed artifact
+    copied to another project's row does not verify there)."""
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for part in (_SIGNATURE_DOMAIN, project.encode(), artifact_format.encode()):
+        mac.update(len(part).to_bytes(4, "big") + part)
+    mac.update(blob)
+    return mac.hexdigest()
+
+
+def verify_artifact(
+    key: bytes, project: str, model_id: int, artifact_format: str, blob: bytes, signature: str | None
+) -> None:
+    """``ArtifactSignatureError`` unless ``signature`` is the artifact's; call before unpickling."""
+    retrain = ("it was not stored by this platform with this PLATFORM_MODEL_SIGNING_KEY (tampered, or "
+               "trained before signing or with another key); retrain the project, it is not loaded")
+    if not signature:
+        raise ArtifactSignatureError(f"model {model_id} of project `{project}`: the artifact has no signature; {retrain}")
+    expected = sign_artifact(key, project, artifact_format, blob)
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        raise ArtifactSignatureError(
+            f"model {model_id} of project `{project}`: the artifact signature does not match; {retrain}"
+        )
 
 
 def library_versions() -> dict[str, str]:
@@ -83,10 +123,14 @@ class TrainedModel:
         return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def loads(blob: bytes, artifact_format: str) -> TrainedModel:
+def loads(
+    blob: bytes, artifact_format: str, *, key: bytes, project: str, model_id: int, signature: str | None
+) -> TrainedModel:
+    """The stored model, after its signature is verified (``ArtifactSignatureError`` otherwise)."""
     if artifact_format != ARTIFACT_FORMAT:
         raise UnsupportedOperationError(f"unknown model artifact format {artifact_format!r}")
-    model = pickle.loads(blob)  # noqa: S301 - the catalog is written by this engine only
+    verify_artifact(key, project, model_id, artifact_format, blob, signature)
+    model = pickle.loads(blob)  # noqa: S301 - verified above: written by this platform with its key
     current = library_versions()
     drift = {k: (v, current.get(k)) for k, v in model.versions.items() if current.get(k) != v}
     if drift:

@@ -1,14 +1,24 @@
 """The SQL guard: every query an agent generates passes here before it runs.
 
-A query is accepted only when it is exactly one read-only SELECT (CTEs and set
-operations of SELECTs included) over tables the policy lists, with no function that
-reaches outside the data (external connections, files, sleeps, session/server
-probing, ML/AI calls). The guard returns the query re-rendered by sqlglot (comments
-dropped) with a LIMIT added or capped, so what runs is exactly what was checked.
+A query is accepted only when it has an allowed shape and calls only allowed functions:
 
-The statement timeout lives in the policy but is applied by the executor:
-``bigquery_job_config_kwargs`` (``job_timeout_ms``) and ``postgres_timeout_statement``
-(``SET LOCAL statement_timeout``).
+- shape: exactly one read-only SELECT (CTEs and set operations of SELECTs included)
+  reading from tables the policy lists, subqueries and ``UNNEST`` (no ``VALUES``,
+  ``LATERAL``, table functions, DDL/DML/commands anywhere);
+- functions: an allow-list per dialect (``sql_allowlist.py``); anything else, however
+  harmless its name sounds, is refused, on top of a blocklist kept for clear messages
+  (sleeps, files, session/server probing, external connections, ML/AI calls);
+- cost caps the guard can check statically: every join has a join predicate (``ON``
+  with a column, or ``USING``) unless it joins ``UNNEST`` or a one-row subquery, so no
+  cartesian product; at most ``CostLimits.max_joins`` joins; ``REPEAT``/``LPAD``/``RPAD``
+  counts and ``GENERATE_ARRAY``/``GENERATE_DATE_ARRAY`` bounds are literals within limits.
+
+The guard returns the query re-rendered by sqlglot (comments dropped) with a LIMIT added
+or capped, so what runs is exactly what was checked. What a static check cannot bound
+(a correlated subquery over a big table) is left to the statement timeout, which lives in
+the policy and is applied by the executor: ``bigquery_job_config_kwargs``
+(``job_timeout_ms``; ``agents.tools.bigquery_query.run_query`` also abandons the job
+client-side, since an emulator may ignore it) and ``postgres_timeout_statement`` (``SET LOCAL statement_timeout``).
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ import re
 import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlglot
@@ -26,6 +37,8 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError, TokenError
 from sqlglot.tokens import TokenType
+
+from agents.guards.sql_allowlist import ANONYMOUS_FUNCTIONS, FUNCTION_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +52,18 @@ class UnsafeSQLError(ValueError):
         super().__init__(reason)
         self.reason = reason
         self.sql = sql
+
+
+@dataclass(frozen=True)
+class CostLimits:
+    """What one generated query may make the engine do, as far as the text shows it."""
+
+    max_joins: int = 8
+    max_repeat: int = 1000  # REPEAT count, LPAD/RPAD length
+    max_generated: int = 10_000  # GENERATE_ARRAY elements, GENERATE_DATE_ARRAY days
+
+
+DEFAULT_COST_LIMITS = CostLimits()
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,6 +87,7 @@ class SQLPolicy:
     columns: Mapping[str, Mapping[str, str]] | None = None
     allow_comments: bool = False
     max_sql_chars: int = 20_000
+    cost_limits: CostLimits = DEFAULT_COST_LIMITS
 
     def __post_init__(self) -> None:
         if self.dialect not in SUPPORTED_DIALECTS:
@@ -170,7 +196,7 @@ _FORBIDDEN_FUNCTIONS = frozenset(
         "version", "current_version", "current_user", "current_role", "current_database",
         "current_schema", "current_schemas", "current_catalog", "user", "inet_server_addr",
         "inet_server_port", "inet_client_addr", "nextval", "setval", "currval",
-        "generate_series", "exploding_generate_series", "explodinggenerateseries", "generateseries",
+        "exploding_generate_series", "explodinggenerateseries",
         # generic / other engines
         "sleep", "benchmark", "load_file", "system_user",
     }
@@ -265,8 +291,140 @@ def _is_forbidden_function(names: set[str]) -> str | None:
     return None
 
 
-def _check_structure(root: exp.Expr, sql: str, dialect: str) -> exp.Query:
-    """Read-only shape and forbidden constructs; returns the query root."""
+def _function_label(node: exp.Func, dialect: str) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).upper()
+    return node.sql(dialect).split("(", 1)[0].strip().upper()[:40] or type(node).__name__.upper()
+
+
+def _check_function_allowed(node: exp.Func, sql: str, dialect: str) -> None:
+    # AND / OR / XOR are sqlglot Funcs, but operators, not calls.
+    if isinstance(node, exp.Connector) or type(node).__name__ in FUNCTION_CLASSES[dialect]:
+        return
+    if isinstance(node, exp.Anonymous) and str(node.name).upper() in ANONYMOUS_FUNCTIONS[dialect]:
+        return
+    raise _refuse(
+        f"function {_function_label(node, dialect)} is not allowed (not on the {dialect} allow-list of "
+        "functions: aggregates, window, math, string, date and conditional functions)",
+        sql,
+    )
+
+
+# Where rows may come from: tables (checked against the policy), subqueries, UNNEST.
+_SOURCES = (exp.Table, exp.Subquery, exp.Unnest)
+
+
+def _check_shape(node: exp.Expr, sql: str) -> None:
+    """The allow-list of statement shapes: only SELECTs and set operations of them, anywhere."""
+    if isinstance(node, exp.Query) and not isinstance(node, exp.Select | exp.SetOperation | exp.Subquery):
+        raise _refuse(f"{_statement_label(node)} is not an allowed query shape", sql)
+    if isinstance(node, exp.DDL | exp.DML | exp.Command):
+        raise _refuse(f"{_statement_label(node)} is not allowed in a read-only query", sql)
+    if isinstance(node, exp.Values):
+        raise _refuse("VALUES lists are not allowed: select from the dataset's tables", sql)
+    if isinstance(node, exp.From | exp.Join) and not isinstance(node.this, _SOURCES):
+        source = type(node.this).__name__.upper()
+        raise _refuse(f"{source} is not allowed as a row source (tables, subqueries and UNNEST only)", sql)
+
+
+def _int_literal(node: exp.Expr | None) -> int | None:
+    if isinstance(node, exp.Neg):
+        inner = _int_literal(node.this)
+        return None if inner is None else -inner
+    if isinstance(node, exp.Literal) and not node.is_string and str(node.this).lstrip("-").isdigit():
+        return int(node.this)
+    return None
+
+
+def _date_literal(node: exp.Expr | None) -> date | None:
+    while isinstance(node, exp.Cast | exp.TsOrDsToDate | exp.Date) and node.this is not None:
+        node = node.this
+    if isinstance(node, exp.Literal) and node.is_string:
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(str(node.this))
+    return None
+
+
+def _check_bounded_arguments(node: exp.Func, sql: str, limits: CostLimits) -> None:
+    """Functions that turn a short query into unbounded work must get literal, bounded arguments."""
+    if isinstance(node, exp.Repeat):
+        count = _int_literal(node.args.get("times"))
+        if count is None or count > limits.max_repeat:
+            raise _refuse(f"cost cap: REPEAT count must be an integer literal of at most {limits.max_repeat}", sql)
+    elif isinstance(node, exp.Pad):
+        length = _int_literal(node.args.get("expression"))
+        if length is None or length > limits.max_repeat:
+            name = "LPAD" if node.args.get("is_left") else "RPAD"
+            raise _refuse(f"cost cap: {name} length must be an integer literal of at most {limits.max_repeat}", sql)
+    elif isinstance(node, exp.GenerateSeries):
+        start, end = _int_literal(node.args.get("start")), _int_literal(node.args.get("end"))
+        step = _int_literal(node.args.get("step")) if node.args.get("step") is not None else 1
+        if start is None or end is None or not step:
+            raise _refuse("cost cap: GENERATE_ARRAY bounds must be integer literals (and the step a non-zero literal)", sql)
+        elements = max(0, (end - start) // step + 1)
+        if elements > limits.max_generated:
+            raise _refuse(f"cost cap: GENERATE_ARRAY yields at most {limits.max_generated} elements (this one {elements:,})", sql)
+    elif isinstance(node, exp.GenerateDateArray):
+        first, last = _date_literal(node.args.get("start")), _date_literal(node.args.get("end"))
+        if first is None or last is None:
+            raise _refuse("cost cap: GENERATE_DATE_ARRAY bounds must be date literals ('YYYY-MM-DD')", sql)
+        days = abs((last - first).days)
+        if days > limits.max_generated:
+            raise _refuse(f"cost cap: GENERATE_DATE_ARRAY spans at most {limits.max_generated} days (this one {days:,})", sql)
+
+
+def _one_row(query: exp.Expr | None) -> bool:
+    """A SELECT that returns at most one row: aggregates without GROUP BY, or LIMIT 1."""
+    while isinstance(query, exp.Subquery):
+        query = query.this
+    if not isinstance(query, exp.Select) or query.args.get("group") is not None:
+        return False
+    limit = query.args.get("limit")
+    if limit is not None and _int_literal(limit.expression) == 1:
+        return True
+    prune = lambda n: isinstance(n, exp.Window | exp.Subquery)  # noqa: E731 - windowed aggregates keep rows
+    return any(isinstance(n, exp.AggFunc) for e in query.expressions for n in e.walk(prune=prune))
+
+
+def _check_joins(root: exp.Query, sql: str, limits: CostLimits) -> None:
+    """No cartesian products: every join is predicated, or joins UNNEST or a one-row source."""
+    joins = list(root.find_all(exp.Join))
+    if len(joins) > limits.max_joins:
+        raise _refuse(f"cost cap: at most {limits.max_joins} joins per query (this one has {len(joins)})", sql)
+    ctes = {cte.alias_or_name.lower(): cte.this for cte in root.find_all(exp.CTE)}
+
+    def one_row(source: exp.Expr | None) -> bool:
+        if isinstance(source, exp.Table) and not source.args.get("db") and source.name.lower() in ctes:
+            return _one_row(ctes[source.name.lower()])
+        return _one_row(source)
+
+    for select in root.find_all(exp.Select):
+        from_ = select.args.get("from_") or select.args.get("from")
+        for index, join in enumerate(select.args.get("joins") or []):
+            target = join.this
+            name = target.alias_or_name or type(target).__name__.upper()
+            if str(join.args.get("method") or "").upper() == "NATURAL":
+                raise _refuse(f"NATURAL JOIN is not allowed (join {name}): use JOIN … USING (columns)", sql)
+            if isinstance(target, exp.Unnest) or join.args.get("using"):
+                continue
+            condition = join.args.get("on")
+            if condition is not None:
+                qualifiers = {column.table.lower() for column in condition.find_all(exp.Column)}
+                # Unqualified columns may come from either side; qualified ones must name two sources.
+                if not qualifiers or ("" not in qualifiers and len(qualifiers) < 2):
+                    raise _refuse(f"cartesian product: the join condition with {name} ({condition.sql()[:80]}) "
+                                  "does not relate it to another table; join on matching keys", sql)
+                continue
+            if one_row(target) or (index == 0 and from_ is not None and one_row(from_.this)):
+                continue
+            raise _refuse(f"cartesian product: the join with {name} has no join predicate; use JOIN … ON "
+                          "(CROSS and comma joins only with UNNEST or a one-row subquery)", sql)
+
+
+def _check_structure(
+    root: exp.Expr, sql: str, dialect: str, limits: CostLimits = DEFAULT_COST_LIMITS
+) -> exp.Query:
+    """Read-only shape, allowed functions and cost caps; returns the query root."""
     while isinstance(root, exp.Subquery) and isinstance(root.this, exp.Query):
         root = root.this
     if not isinstance(root, exp.Select | exp.SetOperation):
@@ -274,6 +432,7 @@ def _check_structure(root: exp.Expr, sql: str, dialect: str) -> exp.Query:
     for node in root.walk():
         if isinstance(node, _FORBIDDEN_TYPES):
             raise _refuse(f"{_statement_label(node)} is not allowed in a read-only query", sql)
+        _check_shape(node, sql)
         if isinstance(node, exp.With) and node.args.get("recursive"):
             raise _refuse("recursive CTEs are not allowed", sql)
         if isinstance(node, exp.Parameter | exp.Placeholder | exp.SessionParameter):
@@ -292,6 +451,8 @@ def _check_structure(root: exp.Expr, sql: str, dialect: str) -> exp.Query:
             bad = _is_forbidden_function(_function_names(node))
             if bad:
                 raise _refuse(f"function {bad.upper()} is not allowed", sql)
+            _check_function_allowed(node, sql, dialect)
+            _check_bounded_arguments(node, sql, limits)
         if (
             dialect == "postgres"
             and isinstance(node, exp.Column)
@@ -300,6 +461,7 @@ def _check_structure(root: exp.Expr, sql: str, dialect: str) -> exp.Query:
             and node.name.lower() in _POSTGRES_SESSION_KEYWORDS
         ):
             raise _refuse(f"session function {node.name.upper()} is not allowed", sql)
+    _check_joins(root, sql, limits)
     return root
 
 
@@ -397,7 +559,7 @@ def inspect_sql(sql: str, policy: SQLPolicy) -> GuardedSQL:
     """Check ``sql`` against ``policy``; the normalized query plus what the guard found or changed."""
     _check_text(sql, policy.max_sql_chars)
     _check_tokens(sql, policy.dialect, policy.allow_comments)
-    root = _check_structure(_parse_one(sql, policy.dialect), sql, policy.dialect)
+    root = _check_structure(_parse_one(sql, policy.dialect), sql, policy.dialect, policy.cost_limits)
     tables = _check_tables(root, policy, sql)
     _check_columns(root, policy, sql)
     root, limit, added, capped = _apply_limit(root, policy, sql)

@@ -6,11 +6,14 @@ http(s) URLs without credentials whose host resolves exclusively to public
 addresses; ``safe_fetch`` then connects to the very IP it validated (so a second,
 different DNS answer cannot rebind the request to an internal address) while
 sending the original Host header and TLS SNI, re-checks every redirect hop, and
-bounds the response size and the total time.
+bounds the response size and the total time: one deadline covers connect, TLS,
+headers and body of every hop (``deadline.py``), so trickled headers cannot hold a
+provisioning slot. DNS resolution is bounded by the system resolver's own timeouts.
 """
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
 import logging
 import re
@@ -21,6 +24,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+from agents.guards.deadline import deadline_transport
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +144,7 @@ class FetchResult:
 
     @property
     def text(self) -> str:
-        return self.content.decode(self.encoding or "utf-8", errors="replace")
+        return self.content.decode(_text_encoding(self.encoding), errors="replace")
 
 
 def address_refusal(addr: IPAddress) -> str | None:
@@ -266,11 +271,27 @@ def check_url(url: str, policy: URLPolicy = DEFAULT_URL_POLICY) -> ValidatedURL:
     return ValidatedURL(url=url, scheme=scheme, host=host, port=port, target=target, addresses=addresses)
 
 
+def _text_encoding(declared: str | None) -> str:
+    """The declared charset when Python knows it as a text encoding, else utf-8: a page may
+    declare anything (``x-unknown``, ``base64``), and the text is decoded with replacement."""
+    if not declared:
+        return "utf-8"
+    try:
+        info = codecs.lookup(declared)
+    except LookupError:
+        return "utf-8"
+    return info.name if getattr(info, "_is_text_encoding", True) else "utf-8"
+
+
 def _content_type(headers: httpx.Headers) -> tuple[str, str]:
     raw = headers.get("content-type", "")
     media = raw.split(";", 1)[0].strip().lower()
     match = re.search(r"charset=([\w.-]+)", raw, re.IGNORECASE)
-    return media, (match.group(1) if match else "utf-8")
+    return media, _text_encoding(match.group(1) if match else None)
+
+
+def _deadline_error(url: str, policy: URLPolicy) -> FetchTimeoutError:
+    return FetchTimeoutError(f"fetching {url} took longer than {policy.total_timeout}s (total deadline)")
 
 
 def safe_fetch(
@@ -284,10 +305,11 @@ def safe_fetch(
     redirects: list[str] = []
     current = url
     # trust_env=False: a proxy from the environment would bypass the IP pinning.
-    with httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout) as client:
+    transport = deadline_transport(deadline)
+    with httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout, transport=transport) as client:
         while True:
             if time.monotonic() > deadline:
-                raise FetchTimeoutError(f"fetching {url} took longer than {policy.total_timeout}s")
+                raise _deadline_error(url, policy)
             target = check_url(current, policy)
             headers = {"Host": target.host_header, "User-Agent": policy.user_agent, "Accept": "text/html,*/*;q=0.5"}
             extensions: dict[str, object] = {}
@@ -305,6 +327,8 @@ def safe_fetch(
                         continue
                     return _read_body(url, current, response, policy, deadline, started, redirects, raise_for_status)
             except httpx.TimeoutException as error:
+                if time.monotonic() >= deadline:
+                    raise _deadline_error(url, policy) from error
                 raise FetchTimeoutError(f"timed out fetching {current}: {type(error).__name__}") from error
             except httpx.HTTPError as error:
                 raise FetchError(f"cannot fetch {current}: {type(error).__name__}: {error}") from error
@@ -335,7 +359,7 @@ def _read_body(
         if len(body) > policy.max_bytes:
             raise ResponseTooLargeError(f"response exceeds {policy.max_bytes} bytes")
         if time.monotonic() > deadline:
-            raise FetchTimeoutError(f"fetching {url} took longer than {policy.total_timeout}s")
+            raise _deadline_error(url, policy)
     return FetchResult(
         url=url,
         final_url=current,

@@ -27,7 +27,15 @@ from agents.llm.base import (
     estimate_tokens,
 )
 from agents.llm.usage import UsageRecorder
-from agents.schemas import BusinessProfile, DataAgentSpec, DemoScript, GoldenQuerySet, SchemaDesign
+from agents.schemas import (
+    BusinessProfile,
+    DataAgentSpec,
+    DemoScript,
+    GoldenQuerySet,
+    SchemaDesign,
+    clip_business_name,
+    clip_description,
+)
 from agents.templates import DEFAULT_DOMAIN, UNKNOWN_DOMAIN, DomainTemplate, detect_domain, get_template
 
 log = logging.getLogger(__name__)
@@ -40,7 +48,9 @@ class TemplateUnavailableError(LLMError):
 
 
 def _business_name(context: Mapping[str, Any], template: DomainTemplate) -> str:
-    return str(context.get("business_name") or f"Demo {template.title.split('/')[0].strip()} Co")
+    # The context carries page text: a site name of any length must still make a valid profile.
+    name = clip_business_name(str(context.get("business_name") or ""))
+    return name or f"Demo {template.title.split('/')[0].strip()} Co"
 
 
 def _profile(template: DomainTemplate, context: Mapping[str, Any], score: float) -> BaseModel:
@@ -48,7 +58,7 @@ def _profile(template: DomainTemplate, context: Mapping[str, Any], score: float)
     return BusinessProfile(
         business_name=_business_name(context, template),
         domain=template.name,
-        description=str(context.get("description") or f"A {template.title.lower()} business."),
+        description=clip_description(str(context.get("description") or f"A {template.title.lower()} business.")),
         website=context.get("url"),
         products=products[:50],
         key_entities=list(template.entities),

@@ -52,7 +52,7 @@ from agents.provisioning.infrastructure import DataPlan, dataset_name, ensure_fi
 from agents.provisioning.modeling import design_schema
 from agents.provisioning.research import ResearchFailed, research_customer
 from agents.provisioning.state import NODE_ORDER, ProvisioningState
-from agents.provisioning.synthetic import generate_dataset
+from agents.provisioning.synthetic import SyntheticDataTooLarge, generate_dataset
 from agents.schemas import BusinessProfile, SchemaDesign
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ CHECKPOINT_SCHEMA = "langgraph"
 RECURSION_LIMIT = len(NODE_ORDER) + 5
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 # Failures no retry can fix: the graph ends with status "failed" and says why.
-EXPECTED_FAILURES: tuple[type[Exception], ...] = (ResearchFailed, DemoContentFailed, LLMError)
+EXPECTED_FAILURES: tuple[type[Exception], ...] = (ResearchFailed, DemoContentFailed, LLMError, SyntheticDataTooLarge)
 TRANSIENT_BIGQUERY_ERRORS: tuple[type[Exception], ...] = (
     google_exceptions.ServiceUnavailable,
     google_exceptions.InternalServerError,

@@ -20,7 +20,7 @@ from sqlglot.errors import SqlglotError
 
 from agents.llm import LLMProvider
 from agents.provisioning.research import profile_summary
-from agents.schemas import BusinessProfile, SchemaDesign, schema_to_ddl
+from agents.schemas import FAKER_PROVIDERS, BusinessProfile, SchemaDesign, schema_to_ddl
 from agents.templates import get_template
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,8 @@ MODELING_SYSTEM = (
     "dimensions and one or two fact tables) that lets a customer explore their own business in a demo. "
     "Every table has a single-column INT64 primary key; facts reference dimensions through foreign keys "
     "of the same type. Give categorical columns their `values`, numeric columns realistic `min`/`max`, "
-    "and person/company/place columns a Faker provider in `faker`. Set `row_count` per table "
+    "and person/company/place STRING columns a Faker provider in `faker` (only: "
+    f"{', '.join(sorted(FAKER_PROVIDERS['STRING']))}). Set `row_count` per table "
     f"(at most {MAX_TABLE_ROWS:,}, total at most {MAX_TOTAL_ROWS:,}). Descriptions are plain prose, never SQL."
 )
 

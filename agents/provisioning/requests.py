@@ -44,16 +44,23 @@ def manual_input_from(
 
 
 def insert_request(
-    dsn: str, customer_url: str, requested_by: str, manual_input: dict[str, Any] | None = None
+    dsn: str,
+    customer_url: str,
+    requested_by: str,
+    manual_input: dict[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
 ) -> int:
+    """A new pending request; ``now`` (the platform's clock) stamps ``created_at``, which the
+    sensor's deadline, duplicate window and quota are measured from (default: the database's clock)."""
     unknown = set(manual_input or {}) - set(MANUAL_FIELDS)
     if unknown:
         raise ValueError(f"unknown manual_input fields {sorted(unknown)}; allowed: {', '.join(MANUAL_FIELDS)}")
     with psycopg.connect(dsn, autocommit=True) as conn:
         row = conn.execute(
-            "INSERT INTO provisioning_requests (customer_url, requested_by, manual_input) VALUES (%s, %s, %s) "
-            "RETURNING id",
-            (customer_url, requested_by, Jsonb(manual_input) if manual_input else None),
+            "INSERT INTO provisioning_requests (customer_url, requested_by, manual_input, created_at) "
+            "VALUES (%s, %s, %s, COALESCE(%s, now())) RETURNING id",
+            (customer_url, requested_by, Jsonb(manual_input) if manual_input else None, now),
         ).fetchone()
     assert row is not None
     return int(row[0])

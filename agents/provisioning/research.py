@@ -17,7 +17,7 @@ from typing import Any
 
 from agents.guards.url import FetchError, UnsafeURLError, URLPolicy, safe_fetch
 from agents.llm import LLMProvider
-from agents.schemas import BusinessProfile
+from agents.schemas import BusinessProfile, clip_business_name, clip_description
 from agents.templates import DEFAULT_DOMAIN, UNKNOWN_DOMAIN, detect_domain, get_template, list_domains
 from agents.tools.page import PageSummary, extract_page
 
@@ -54,7 +54,7 @@ def _manual_domain(manual: Mapping[str, Any], fallback_text: str) -> tuple[str, 
 
 
 def profile_from_manual(manual: Mapping[str, Any], url: str, reason: str) -> BusinessProfile:
-    name = str(manual.get("business_name") or "").strip()
+    name = clip_business_name(str(manual.get("business_name") or ""))
     if not name:
         raise ResearchFailed(
             f"{reason}; the request has no manual_input.business_name to fall back to. "
@@ -65,7 +65,7 @@ def profile_from_manual(manual: Mapping[str, Any], url: str, reason: str) -> Bus
     return BusinessProfile(
         business_name=name,
         domain=domain,
-        description=str(manual.get("description") or ""),
+        description=clip_description(str(manual.get("description") or "")),
         website=url,
         products=products[:50],
         key_entities=list(get_template(domain).entities),
@@ -115,11 +115,11 @@ def research_customer(
     domain = manual.get("domain") or (detected if detected != UNKNOWN_DOMAIN else None)
     context = {
         "url": url,
-        "business_name": manual.get("business_name") or page.business_name,
+        "business_name": clip_business_name(str(manual.get("business_name") or page.business_name)),
         "domain": domain,
         "domain_score": score if not manual.get("domain") else 1.0,
         "products": manual.get("products") or page.list_items[:10],
-        "description": manual.get("description") or page.description,
+        "description": clip_description(str(manual.get("description") or page.description)),
         "page_text": text,
     }
     result = provider.complete_json(
@@ -135,6 +135,10 @@ def research_customer(
     for key in ("business_name", "domain", "products", "description"):
         if manual.get(key):
             overrides[key] = manual[key]
+    if "business_name" in overrides:
+        overrides["business_name"] = clip_business_name(str(overrides["business_name"]))
+    if "description" in overrides:
+        overrides["description"] = clip_description(str(overrides["description"]))
     profile = BusinessProfile.model_validate({**result.output.model_dump(), **overrides})
     if detected == UNKNOWN_DOMAIN and not manual.get("domain"):
         details["warning"] = f"no domain keywords on the page; using {profile.domain}"

@@ -5,6 +5,12 @@ second) and Faker for human-looking strings. Faker fills a bounded pool of value
 column that numpy then samples from, so the cost does not grow with the row count.
 Everything is seeded from the request id and the table name, and dates are anchored on
 a date stored in the graph state: regenerating after a crash gives the same bytes.
+
+The design comes from an LLM that read the customer's website, so its size is bounded
+here too, whatever validation it passed: Faker providers only from the allow-list of
+``agents.schemas.FAKER_PROVIDERS`` (others become ``word``), every string value cut to
+``MAX_VALUE_BYTES``, and a table whose columns add up to more than ``MAX_TABLE_BYTES``
+is refused (``SyntheticDataTooLarge``) column by column, before it is all in memory.
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from faker import Faker
 
-from agents.schemas import ColumnSpec, SchemaDesign, TableSpec
+from agents.schemas import FAKER_PROVIDERS, ColumnSpec, SchemaDesign, TableSpec
 
 log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 730
 _POOL_SIZE = 2000
+MAX_VALUE_BYTES = 256  # per generated string value (UTF-8)
+MAX_TABLE_BYTES = 256 * 1024 * 1024  # per generated table (Arrow buffers); the templates' largest is ~10 MB
 _NUMERIC = pa.decimal128(38, 9)  # BigQuery NUMERIC
 # Nullable "end of life" dates (churned_date, cancelled_at, ...) are NULL while the thing is
 # still active: most rows, or every "active customers" demo question returns nothing.
@@ -42,6 +50,10 @@ _NAME_HINTS = {
     "company": "company", "company_name": "company", "phone": "phone_number", "zip_code": "postcode",
     "postcode": "postcode", "address": "street_address", "title": "catch_phrase", "url": "url",
 }  # fmt: skip
+
+
+class SyntheticDataTooLarge(ValueError):
+    """A design asks for more synthetic bytes than one table may hold."""
 
 
 @dataclass(frozen=True)
@@ -61,14 +73,21 @@ def _seed(request_id: int, *parts: str) -> int:
     return zlib.crc32("/".join((str(request_id), *parts)).encode())
 
 
+def clip_value(value: str, limit: int = MAX_VALUE_BYTES) -> str:
+    """``value`` cut to at most ``limit`` UTF-8 bytes (never in the middle of a character)."""
+    encoded = value.encode()
+    return value if len(encoded) <= limit else encoded[:limit].decode(errors="ignore")
+
+
 def _faker_pool(fake: Faker, provider: str, size: int, column: str) -> list[str]:
-    method = getattr(fake, provider, None)
-    if not callable(method):
-        log.info("unknown faker provider %r for %s; using words", provider, column)
-        method = fake.word
+    # Only providers of the allow-list are ever looked up: the name comes from LLM output.
+    if provider not in FAKER_PROVIDERS["STRING"]:
+        log.info("faker provider %r for %s is not allowed; using words", provider, column)
+        provider = "word"
     if provider == "bothify":
         return [fake.bothify("??-####").upper() for _ in range(size)]
-    return [str(method()) for _ in range(size)]
+    method = getattr(fake, provider)
+    return [clip_value(str(method())) for _ in range(size)]
 
 
 def _strings(column: ColumnSpec, n: int, rng: np.random.Generator, fake: Faker) -> pa.Array:
@@ -76,14 +95,15 @@ def _strings(column: ColumnSpec, n: int, rng: np.random.Generator, fake: Faker) 
     if provider:
         pool = _faker_pool(fake, provider, min(n, _POOL_SIZE), column.name)
     else:
-        pool = [f"{column.name}_{i:04d}" for i in range(1, min(n, 500) + 1)]
+        pool = [clip_value(f"{column.name}_{i:04d}") for i in range(1, min(n, 500) + 1)]
     return pa.array(np.asarray(pool, dtype=object)[rng.integers(0, len(pool), n)], pa.string())
 
 
 def _categorical(values: list[str], n: int, rng: np.random.Generator) -> np.ndarray:
     # Skewed (Zipf-like) weights: real categories are never uniform, and demos need a story.
     weights = 1.0 / np.arange(1, len(values) + 1) ** 0.8
-    return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=weights / weights.sum())]
+    clipped = [clip_value(str(v)) for v in values]
+    return np.asarray(clipped, dtype=object)[rng.choice(len(values), size=n, p=weights / weights.sum())]
 
 
 def _cast_categorical(column: ColumnSpec, values: np.ndarray) -> pa.Array:
@@ -140,6 +160,21 @@ def _key_column(table: TableSpec, column: ColumnSpec, n: int) -> pa.Array:
     return pa.array([f"{prefix}-{i:07d}" for i in range(1, n + 1)], pa.string())
 
 
+def _estimated_bytes(column: ColumnSpec, n: int) -> int:
+    """An upper bound of a categorical column's bytes, known before it is built."""
+    if column.values and column.type not in ("INT64", "FLOAT64", "NUMERIC", "BIGNUMERIC", "BOOL"):
+        return n * max(len(clip_value(str(v)).encode()) + 4 for v in column.values)
+    return 0
+
+
+def _check_size(table: TableSpec, used: int, limit: int, column: str) -> None:
+    if used > limit:
+        raise SyntheticDataTooLarge(
+            f"synthetic table {table.name} would hold more than {limit:,} bytes (reached at column {column}); "
+            "use fewer rows, fewer or shorter string columns"
+        )
+
+
 def generate_table(
     table: TableSpec,
     n: int,
@@ -147,8 +182,12 @@ def generate_table(
     request_id: int,
     anchor: date,
     parents: dict[tuple[str, str], pa.Array],
+    max_table_bytes: int = MAX_TABLE_BYTES,
 ) -> pa.Table:
-    """One table's rows; ``parents`` maps (table, column) to the key values already generated."""
+    """One table's rows; ``parents`` maps (table, column) to the key values already generated.
+
+    ``SyntheticDataTooLarge`` as soon as the columns built so far (or the next categorical
+    column, estimated before it is built) exceed ``max_table_bytes``."""
     seed = _seed(request_id, table.name)
     rng = np.random.default_rng(seed)
     fake = Faker("en_US")
@@ -158,13 +197,16 @@ def generate_table(
     arrays: dict[str, pa.Array] = {}
     # Single-column keys are sequences; composite keys are made unique by their last column.
     sequence_keys = primary if len(primary) == 1 else {table.primary_key[-1].lower()} if primary else set()
+    used = 0
     for column in table.columns:
         if column.name.lower() in sequence_keys and column.name.lower() not in foreign:
             arrays[column.name] = _key_column(table, column, n)
+            used += arrays[column.name].nbytes
     for column in table.columns:
         name = column.name.lower()
         if column.name in arrays:
             continue
+        _check_size(table, used + _estimated_bytes(column, n), max_table_bytes, column.name)
         fk = foreign.get(name)
         if fk is not None:
             key = (fk.references_table.lower(), fk.references_column.lower())
@@ -174,11 +216,15 @@ def generate_table(
             if pool is None or len(pool) == 0:
                 raise ValueError(f"{table.name}.{column.name} references {key[0]}.{key[1]}, which has no rows")
             arrays[column.name] = pool.take(pa.array(rng.integers(0, len(pool), n)))
+            used += arrays[column.name].nbytes
+            _check_size(table, used, max_table_bytes, column.name)
             continue
         values = _column(column, n, rng, fake, anchor)
         if column.nullable and column.type in ("DATE", "TIMESTAMP", "DATETIME") and _END_EVENT.search(name):
             values = pc.if_else(pa.array(rng.random(n) < _ACTIVE_SHARE), pa.nulls(n, values.type), values)
         arrays[column.name] = values
+        used += values.nbytes
+        _check_size(table, used, max_table_bytes, column.name)
     return pa.table({c.name: arrays[c.name] for c in table.columns})
 
 
@@ -196,6 +242,7 @@ def generate_dataset(
     anchor: date,
     row_scale: float = 1.0,
     max_rows: int = 250_000,
+    max_table_bytes: int = MAX_TABLE_BYTES,
 ) -> dict[str, TableData]:
     """Every table of the design as a Parquet file in ``folder``, parents first."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -203,7 +250,8 @@ def generate_dataset(
     written: dict[str, TableData] = {}
     for table in schema.load_order():
         n = scaled_rows(table, row_scale, max_rows=max_rows)
-        data = generate_table(table, n, request_id=request_id, anchor=anchor, parents=parents)
+        data = generate_table(table, n, request_id=request_id, anchor=anchor, parents=parents,
+                              max_table_bytes=max_table_bytes)
         if len(table.primary_key) > 1:  # composite keys: drop the rare duplicate combination
             data = _distinct_keys(data, table.primary_key)
         for column in table.columns:

@@ -7,7 +7,8 @@ Each query goes through four checks, in order:
    tables, every column exists), then a judge: the LLM when the Anthropic provider is
    active, otherwise an offline check that the question's entities appear in the SQL;
 3. execution: the guarded SQL (LIMIT capped) runs on BigQuery with the policy's job
-   timeout and byte cap;
+   timeout and byte cap, and is abandoned client-side when the timeout passes
+   (``agents.tools.bigquery_query.run_query``: the local emulator answers only when done);
 4. shape: the rows validate against a pydantic model built from the result schema, with at
    least one row and no all-NULL column (an empty answer is useless in a demo).
 
@@ -19,7 +20,6 @@ dataset replaced by ``{dataset}`` so the next request can reuse it.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import os
 import re
@@ -42,6 +42,7 @@ from agents.llm import LLMProvider
 from agents.memory import ErrorType, ValidationFeedback, classify_refusal, similar_fixes, store_feedback
 from agents.schemas import GoldenQuery, SchemaDesign, SQLText
 from agents.templates import DATASET_PLACEHOLDER
+from agents.tools.bigquery_query import QueryDeadlineExceeded, run_query
 
 log = logging.getLogger(__name__)
 
@@ -253,21 +254,22 @@ class GoldenQueryValidator:
                        "Select from the tables and columns the question is about and aggregate as it asks.")
 
     def _execute(self, sql: str) -> tuple[Any, Failure | None]:
+        """Run the guarded SQL; a query past the policy's timeout is abandoned client-side
+        (``run_query``), whether or not the engine honours ``job_timeout_ms``."""
         timeout = self.policy.statement_timeout_ms / 1000
-        job = None
+        too_slow = Failure("execution", ErrorType.PERFORMANCE_ISSUE, f"the query did not finish within {timeout:g}s",
+                           "Aggregate earlier, filter more, avoid cross joins.")
         try:
-            job = self.client.query(sql, job_config=bigquery_job_config(self.policy))
-            result = job.result(timeout=timeout + 5)
-            return (result, list(result)), None
-        except concurrent.futures.TimeoutError:
-            if job is not None:
-                job.cancel()
-            return None, Failure("execution", ErrorType.PERFORMANCE_ISSUE,
-                                 f"the query did not finish within {timeout:.0f}s",
-                                 "Aggregate earlier, filter more, avoid cross joins.")
+            outcome = run_query(self.client, sql, job_config=bigquery_job_config(self.policy),
+                                timeout_seconds=timeout, job_id_prefix=f"golden_{self.request_id}_")
+            return (outcome.result, outcome.rows), None
+        except QueryDeadlineExceeded:
+            return None, too_slow
         except GoogleAPICallError as error:
-            messages = [e.get("message", "") for e in (job.errors or [])] if job is not None and job.errors else []
-            issue = "; ".join(m for m in messages if m) or error.message
+            errors = getattr(error, "errors", None) or []
+            if any(e.get("reason") == "timeout" or "timed out" in str(e.get("message", "")) for e in errors):
+                return None, too_slow  # the engine's own job timeout answered first
+            issue = "; ".join(str(e.get("message", "")) for e in errors if e.get("message")) or error.message
             return None, Failure("execution", ErrorType.LOGIC_ERROR, f"BigQuery refused the query: {issue[:500]}",
                                  "Use BigQuery functions and the column types of the schema.")
 

@@ -15,6 +15,11 @@ URL guard is tested against::
     /huge-declared            the same with a Content-Length header
     /slow                     headers at once, then one byte every 0.1 s
     /slow-headers             nothing until ``slow_seconds`` have passed
+    /trickle-headers          one header byte every ``trickle_interval`` s for ``slow_seconds``
+                              (each read succeeds: only a total deadline stops it)
+    /charset-unknown          a homepage declared as ``charset=x-unknown`` (``?charset=`` another)
+    /long-name                a homepage whose site name is ``long_name_chars`` characters long
+                              and whose description is over 5,000
     /binary                   application/octet-stream
     /echo-host                the Host header the request carried
 """
@@ -28,6 +33,7 @@ import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +226,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         # The client giving up (size/time limit tests) is expected.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self._route(self.path.split("?", 1)[0])
+            path, _, query = self.path.partition("?")
+            self._route(path, dict(parse_qsl(query)))
 
-    def _route(self, path: str) -> None:
+    def _route(self, path: str, query: dict[str, str]) -> None:
         sites = self.server.sites
         parts = [p for p in path.split("/") if p]
         if not parts:
@@ -252,6 +259,18 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts == ["slow-headers"]:
             sites.stopping.wait(sites.slow_seconds)
             self._send(200, b"<html>finally</html>")
+        elif parts == ["trickle-headers"]:
+            self._trickle_headers()
+        elif parts == ["charset-unknown"]:
+            charset = query.get("charset", "x-unknown")
+            self._send(200, render_site("restaurant").encode(), f"text/html; charset={charset}")
+        elif parts == ["long-name"]:
+            name = ("Trattoria Bellavista " * (sites.long_name_chars // 21 + 1))[: sites.long_name_chars]
+            page = render_site("restaurant").replace("Trattoria Bellavista", html.escape(name), 2)
+            tagline = html.escape(SITES["restaurant"].tagline)
+            page = page.replace(f'name="description" content="{tagline}"',
+                                f'name="description" content="{tagline * (5000 // len(tagline) + 1)}"')
+            self._send(200, page.encode())
         elif parts == ["echo-host"]:
             self._send(200, f"<html><body>{html.escape(self.headers.get('Host', ''))}</body></html>".encode())
         elif parts == ["binary"]:
@@ -271,6 +290,18 @@ class _Handler(BaseHTTPRequestHandler):
         while sent < size and not self.server.sites.stopping.is_set():
             self.wfile.write(chunk)
             sent += len(chunk)
+
+    def _trickle_headers(self) -> None:
+        # Raw bytes: the status line, then a header that never ends while the clock runs.
+        sites = self.server.sites
+        self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nX-Trickle: ")
+        self.wfile.flush()
+        waited = 0.0
+        while waited < sites.slow_seconds and not sites.stopping.wait(sites.trickle_interval):
+            self.wfile.write(b"a")
+            self.wfile.flush()
+            waited += sites.trickle_interval
+        self.wfile.write(b"\r\n\r\n<html><body>finally</body></html>")
 
     def _slow(self) -> None:
         sites = self.server.sites
@@ -294,9 +325,18 @@ class _Server(ThreadingHTTPServer):
 class FixtureSites:
     """The fixture website; ``with FixtureSites() as sites: sites.url_for("saas")``."""
 
-    def __init__(self, *, huge_bytes: int = 5 * 1024 * 1024, slow_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        huge_bytes: int = 5 * 1024 * 1024,
+        slow_seconds: float = 10.0,
+        trickle_interval: float = 0.2,
+        long_name_chars: int = 300,
+    ) -> None:
         self.huge_bytes = huge_bytes
         self.slow_seconds = slow_seconds
+        self.trickle_interval = trickle_interval
+        self.long_name_chars = long_name_chars
         self.stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

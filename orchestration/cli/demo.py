@@ -31,9 +31,12 @@ class DemoSummary:
     lines: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
-    def add_provisioning(self, results: list[ExecuteInProcessResult]) -> None:
-        if not results:
-            self.failures.append("provisioning: the sensor launched no run")
+    def add_provisioning(self, results: list[ExecuteInProcessResult], skip_reasons: list[str] | None = None) -> None:
+        reason = "; ".join(skip_reasons or []) or "the sensor launched no run"
+        if not results and "duplicate of request" in reason:  # a demo re-run within the duplicate window
+            self.lines.append(f"  provisioned demo: not built again ({reason[:160]})")
+        elif not results:
+            self.failures.append(f"provisioning: {reason[:300]}")
         for result in results:
             self.add_run(f"provisioned demo {result.dagster_run.tags.get('dagster/partition', '')}", result)
             if not result.success:
@@ -79,7 +82,7 @@ def run_demo(*, scale: str, days: int, seed: int) -> int:
     from orchestration.simulator import simulate
 
     window = history_window(days)
-    report = simulate(settings.app_dsn, seed=seed, scale=scale, days=days, end_date=window[1])  # type: ignore[arg-type]
+    report = simulate(settings.app_dsn, seed=seed, scale=scale, days=days, end_date=window[1])
     write_simulator_report(settings.home, report)
     log.info("simulated %s rows", f"{report.total_rows:,}")
 
@@ -88,12 +91,12 @@ def run_demo(*, scale: str, days: int, seed: int) -> int:
     summary = DemoSummary()
     with DagsterInstance.get() as instance:
         for label, job_name, job_window, partition_key in demo_steps(
-                unarchived_window(window, settings.warehouse_dsn), today=window[1]):  # type: ignore[arg-type]
+                unarchived_window(window, settings.warehouse_dsn), today=window[1]):
             result = run_job(defs, instance, job_name, job_window, partition_key)
             summary.add_run(label, result)
             if not result.success:
                 summary.failures.append(f"{label} ({job_name}, run {result.run_id[:8]})")
-        summary.add_provisioning(provision_one_demo(instance, defs, settings.app_dsn))  # type: ignore[arg-type]
+        summary.add_provisioning(*provision_one_demo(instance, defs, settings.app_dsn))
     _print_summary(summary, report.total_rows, window, time.perf_counter() - started, settings.home)
     return 0 if not summary.failures else 1
 
@@ -143,14 +146,19 @@ def demo_steps(window: tuple[date, date], today: date) -> list[tuple[str, str, t
     return steps
 
 
-def provision_one_demo(instance: DagsterInstance, defs: Definitions, app_dsn: str) -> list[ExecuteInProcessResult]:
-    """One provisioning request through the sensor path. The site is unreachable offline, so
-    the request carries the manual fields the research agent falls back to."""
+def provision_one_demo(
+    instance: DagsterInstance, defs: Definitions, app_dsn: str
+) -> tuple[list[ExecuteInProcessResult], list[str]]:
+    """One provisioning request through the sensor path (its runs and the sensor's skip reasons).
+    The site is unreachable offline, so the request carries the manual fields the research
+    agent falls back to."""
     from agents.provisioning.requests import insert_request
+    from foundation.settings import now as platform_now
     from orchestration.cli.sensor_runs import provision_via_sensor
 
-    insert_request(app_dsn, DEMO_CUSTOMER_URL, "make-demo", manual_input=DEMO_CUSTOMER)
-    return provision_via_sensor(instance, defs).launched
+    insert_request(app_dsn, DEMO_CUSTOMER_URL, "make-demo", manual_input=DEMO_CUSTOMER, now=platform_now())
+    outcome = provision_via_sensor(instance, defs)
+    return outcome.launched, outcome.skip_reasons
 
 
 DEMO_CUSTOMER_URL = "https://www.northwind-outfitters.example/"

@@ -28,7 +28,9 @@ def _cmd_provision(args: argparse.Namespace) -> int:
     dsn = _app_dsn()
     products = [p.strip() for p in (args.manual_products or "").split(",") if p.strip()] or None
     manual = manual_input_from(args.manual_business_name, args.manual_domain, products, args.manual_description)
-    request_id = insert_request(dsn, args.url, args.requested_by, manual)
+    from foundation.settings import now as platform_now
+
+    request_id = insert_request(dsn, args.url, args.requested_by, manual, now=platform_now())
     sys.stdout.write(f"provisioning request {request_id} created for {args.url}\n")
     if not args.now:
         sys.stdout.write("the provisioning sensor launches it within seconds when the daemon runs (`make ui`)\n")

@@ -46,12 +46,14 @@ class PostgresResource(ConfigurableResource):
 
 @contextmanager
 def postgresml(warehouse_db: PostgresResource, replica_db: PostgresResource) -> Iterator[PostgresML]:
-    """PostgresML on the warehouse (catalog writes), reading training data from the replica."""
-    from ml import (
-        PostgresML,  # the ML libraries load where models are trained or scored, not with the code location
-    )
+    """PostgresML on the warehouse (catalog writes), reading training data from the replica; artifacts
+    signed and verified with PLATFORM_MODEL_SIGNING_KEY."""
+    # the ML libraries load where models are trained or scored, not with the code location
+    from ml import PostgresML
 
-    with warehouse_db.connect(autocommit=True) as conn, PostgresML(conn, read_dsn=replica_db.dsn) as ml:
+    key = load_settings().require_model_signing_key()
+    with (warehouse_db.connect(autocommit=True) as conn,
+          PostgresML(conn, read_dsn=replica_db.dsn, signing_key=key) as ml):
         pin_clock(conn)  # the catalog stamps models on the platform's clock (their age is judged on it)
         yield ml
 

@@ -7,6 +7,11 @@ This launcher patches that one start-up hook at runtime so spatial becomes optio
 own ``EmulatorServer``. Once both servers are bound it writes a small JSON state file
 (pid and the real ports), so the parent never has to guess a free port.
 
+It also makes the emulator honour a query job's ``jobTimeoutMs`` (bqemulator ignores it):
+the job's DuckDB query is interrupted when the time is up and the job fails with a timeout
+error, so one runaway query (a generated golden query, say) blocks the emulator, which runs
+one query at a time on one event loop, for at most its own timeout.
+
 Only ``emulator.py`` is meant to start this module.
 """
 
@@ -14,13 +19,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import json
 import logging
 import os
 import signal
+import threading
 from pathlib import Path
+from typing import Any
 
+from bqemulator.api.routes import jobs as job_routes
 from bqemulator.config import LogFormat, LogLevel, PersistenceMode, Settings
+from bqemulator.domain.errors import InvalidQueryError
 from bqemulator.server import EmulatorServer
 from bqemulator.storage.engine import DuckDBEngine
 
@@ -40,6 +50,74 @@ def _load_spatial_if_present(self: DuckDBEngine) -> None:
 
 def patch_offline() -> None:
     DuckDBEngine._load_spatial = _load_spatial_if_present  # type: ignore[method-assign]
+
+
+# The running job's timeout in seconds: set around a query job, read where DuckDB runs it
+# (the same asyncio task, so a context variable carries it through bqemulator's layers).
+_JOB_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar("job_timeout", default=None)
+
+
+def _job_timeout_seconds(config: dict[str, Any]) -> float | None:
+    try:
+        value = float(config.get("jobTimeoutMs") or 0) / 1000
+    except (TypeError, ValueError):
+        return None
+    return value if value > 0 else None
+
+
+class _Interrupter:
+    """Interrupts the connection's query after ``seconds`` unless stopped first (under a lock,
+    so an interrupt never lands on the next query)."""
+
+    def __init__(self, connection: Any, seconds: float) -> None:
+        self._connection = connection
+        self._lock = threading.Lock()
+        self._running = True
+        self.fired = False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._running:
+                self.fired = True
+                self._connection.interrupt()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._running = False
+
+
+def patch_job_timeout() -> None:
+    handle_query_job = job_routes._handle_query_job
+    fetch_arrow = DuckDBEngine.fetch_arrow
+
+    async def handle_with_timeout(project_id: str, job_id: str, config: dict[str, Any], **kwargs: Any) -> Any:
+        token = _JOB_TIMEOUT.set(_job_timeout_seconds(config))
+        try:
+            return await handle_query_job(project_id, job_id, config, **kwargs)
+        finally:
+            _JOB_TIMEOUT.reset(token)
+
+    def fetch_with_timeout(self: DuckDBEngine, sql: str, parameters: list[Any] | None = None) -> Any:
+        seconds = _JOB_TIMEOUT.get()
+        if seconds is None:
+            return fetch_arrow(self, sql, parameters)
+        interrupter = _Interrupter(self.connection, seconds)
+        try:
+            return fetch_arrow(self, sql, parameters)
+        except Exception as error:
+            if interrupter.fired:
+                raise InvalidQueryError(f"Job timed out after {seconds:g} s (jobTimeoutMs); "
+                                        "the emulator interrupted the query") from error
+            raise
+        finally:
+            interrupter.stop()
+
+    job_routes._handle_query_job = handle_with_timeout
+    DuckDBEngine.fetch_arrow = fetch_with_timeout  # type: ignore[method-assign]
 
 
 def emulator_settings(data_dir: Path, project: str, port: int = 0) -> Settings:
@@ -90,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     patch_offline()
+    patch_job_timeout()
     asyncio.run(_serve(emulator_settings(args.data_dir, args.project, args.port), args.state_file))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import time
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from foundation.settings import Settings, load_settings
+from foundation.settings import MODEL_SIGNING_KEY_VARIABLE, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,27 @@ def environment_for(embedded: EmbeddedPostgres, settings: Settings) -> dict[str,
     }
 
 
+def embedded_model_signing_key(home: Path) -> str:
+    """The embedded stack's ML signing key: generated once into ``<home>/secrets/model_signing_key``
+    (folder 0700, file 0600), then read back. Never logged."""
+    folder = home / "secrets"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    path = folder / "model_signing_key"
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # generated earlier (or by a parallel process): reuse it
+        path.chmod(0o600)
+        key = path.read_text().strip()
+        if key:
+            return key
+        descriptor = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    log.info("generated the embedded ML model signing key in %s", folder)
+    return path.read_text().strip()
+
+
 def ensure_environment(settings: Settings | None = None) -> Settings:
     """Make every setting concrete: start the embedded parts that production variables do not replace.
 
@@ -191,6 +213,8 @@ def ensure_environment(settings: Settings | None = None) -> Settings:
         embedded = start_postgres(settings.pgdata)
         for name, value in environment_for(embedded, settings).items():
             os.environ.setdefault(name, value) if name == "DAGSTER_HOME" else os.environ.__setitem__(name, value)
+        if not settings.model_signing_key:
+            os.environ[MODEL_SIGNING_KEY_VARIABLE] = embedded_model_signing_key(settings.home)
     else:
         os.environ.setdefault("PLATFORM_REPLICA_DSN", settings.warehouse_dsn or "")
         os.environ.setdefault("PLATFORM_DAGSTER_DSN", settings.warehouse_dsn or "")

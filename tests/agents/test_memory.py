@@ -30,3 +30,5 @@ def test_refusal_is_stored_and_retrieved(app_dsn: str) -> None:
     assert "revenue" in feedback.to_prompt()
     assert classify_refusal("unparsable SQL: x") is ErrorType.SYNTAX_ERROR
     assert classify_refusal("function PG_SLEEP is not allowed") is ErrorType.UNSAFE_SQL
+    assert classify_refusal("cartesian product: the join with b has no join predicate") is ErrorType.PERFORMANCE_ISSUE
+    assert classify_refusal("cost cap: REPEAT count must be an integer literal") is ErrorType.PERFORMANCE_ISSUE

@@ -222,3 +222,116 @@ def test_policy_timeout_applies_in_postgres(platform) -> None:
         apply_postgres_timeout(cur, policy)
         with pytest.raises(psycopg.errors.QueryCanceled):
             cur.execute("SELECT pg_sleep(2)")  # the executor's own probe, not a guarded query
+
+
+# Functions and shapes a blocklist lets through: the guard is an allow-list now.
+ENGINE_SPECIFIC_BIGQUERY = [
+    ("SELECT sleep_ms(5000) FROM shop.orders", "function SLEEP_MS is not allowed"),
+    ("SELECT some_new_function(total) FROM shop.orders", "function SOME_NEW_FUNCTION is not allowed"),
+    ("SELECT ST_GEOGPOINT(1, 2) FROM shop.orders", "function ST_GEOGPOINT is not allowed"),
+    ("SELECT FORMAT('%1000000000d', 1) FROM shop.orders", "function FORMAT is not allowed"),
+    ("SELECT GENERATE_TIMESTAMP_ARRAY(TIMESTAMP '2020-01-01', TIMESTAMP '2021-01-01', INTERVAL 1 SECOND)",
+     "is not allowed"),
+    ("SELECT REPEAT(status, 1000000000) FROM shop.orders", "REPEAT count must be an integer literal of at most 1000"),
+    ("SELECT REPEAT(status, order_id) FROM shop.orders", "REPEAT count must be an integer literal"),
+    ("SELECT LPAD(status, 1000000000, 'x') FROM shop.orders", "LPAD length must be an integer literal of at most"),
+    ("SELECT COUNT(*) FROM UNNEST(GENERATE_ARRAY(1, 1000000000)) AS n", "GENERATE_ARRAY yields at most 10000"),
+    ("SELECT GENERATE_ARRAY(1, order_id) FROM shop.orders", "GENERATE_ARRAY bounds must be integer literals"),
+    ("SELECT COUNT(*) FROM UNNEST(GENERATE_DATE_ARRAY('0001-01-01', '9999-12-31')) AS d",
+     "GENERATE_DATE_ARRAY spans at most 10000 days"),
+    ("SELECT ARRAY_LENGTH(GENERATE_DATE_ARRAY(order_date, CURRENT_DATE())) FROM shop.orders",
+     "GENERATE_DATE_ARRAY bounds must be date literals"),
+    ("SELECT COUNT(*) FROM shop.orders a CROSS JOIN shop.orders b CROSS JOIN shop.orders c", "cartesian product"),
+    ("SELECT COUNT(*) FROM shop.orders a, shop.customers b", "cartesian product"),
+    ("SELECT COUNT(*) FROM shop.orders a, shop.customers b WHERE a.customer_id = b.customer_id",
+     "cartesian product"),
+    ("SELECT COUNT(*) FROM shop.orders a JOIN shop.customers b ON TRUE", "cartesian product"),
+    ("SELECT COUNT(*) FROM shop.orders a JOIN shop.customers b ON 1 = 1", "cartesian product"),
+    ("SELECT COUNT(*) FROM shop.orders a JOIN shop.customers b ON a.total > 0", "cartesian product"),
+    ("SELECT COUNT(*) FROM shop.orders NATURAL JOIN shop.customers", "NATURAL JOIN"),
+    ("SELECT COUNT(*) FROM shop.orders o " + " ".join(
+        f"JOIN shop.customers c{i} ON c{i}.customer_id = o.customer_id" for i in range(9)), "at most 8 joins"),
+]
+ENGINE_SPECIFIC_POSTGRES = [
+    ("SELECT repeat('x', 1000000000) FROM orders", "REPEAT count must be an integer literal of at most 1000"),
+    ("SELECT lpad('x', 1000000000) FROM orders", "LPAD length must be an integer literal of at most"),
+    ("SELECT unknown_fn(1) FROM orders", "function UNKNOWN_FN is not allowed"),
+    ("SELECT * FROM orders, customers", "cartesian product"),
+    ("SELECT * FROM (VALUES (1), (2)) AS t(x)", "VALUES"),
+    ("SELECT * FROM orders o, LATERAL (SELECT * FROM customers c WHERE c.id = o.id) x", "not allowed"),
+    ("SELECT inet_server_addr() FROM orders", "not allowed"),
+]
+
+
+@pytest.mark.parametrize(("sql", "reason"), ENGINE_SPECIFIC_BIGQUERY)
+def test_functions_and_shapes_outside_the_bigquery_allow_list_are_refused(sql: str, reason: str) -> None:
+    with pytest.raises(UnsafeSQLError) as error:
+        guard_sql(sql, POLICY)
+    assert reason in error.value.reason
+    with pytest.raises(UnsafeSQLError):
+        check_read_only(sql)  # the early check of LLM output applies the same allow-list and caps
+
+
+@pytest.mark.parametrize(("sql", "reason"), ENGINE_SPECIFIC_POSTGRES)
+def test_functions_and_shapes_outside_the_postgres_allow_list_are_refused(sql: str, reason: str) -> None:
+    with pytest.raises(UnsafeSQLError) as error:
+        guard_sql(sql, PG_POLICY)
+    assert reason in error.value.reason
+
+
+ANALYTICS_BIGQUERY = [
+    "SELECT o.order_id, o.total / t.revenue AS share FROM shop.orders AS o "
+    "CROSS JOIN (SELECT SUM(total) AS revenue FROM shop.orders) AS t",
+    "WITH totals AS (SELECT SUM(total) AS revenue FROM shop.orders) "
+    "SELECT o.order_id, SAFE_DIVIDE(o.total, totals.revenue) AS share FROM shop.orders AS o CROSS JOIN totals",
+    "SELECT REPEAT('*', 10) AS bar, LPAD(status, 12, ' ') AS padded FROM shop.orders",
+    "SELECT n FROM UNNEST(GENERATE_ARRAY(1, 12)) AS n",
+    "SELECT month FROM UNNEST(GENERATE_DATE_ARRAY('2024-01-01', '2024-12-31', INTERVAL 1 MONTH)) AS month",
+    "SELECT status, COUNTIF(total > 100) AS big, APPROX_QUANTILES(total, 4) AS quartiles, "
+    "STRING_AGG(DISTINCT status, ', ') AS statuses FROM shop.orders GROUP BY status",
+    "SELECT customer_id, order_date, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY order_date) AS n "
+    "FROM shop.orders QUALIFY n = 1",
+    "SELECT FORMAT_DATE('%Y-%m', order_date) AS month, EXTRACT(DAYOFWEEK FROM order_date) AS dow, "
+    "DATE_DIFF(CURRENT_DATE(), order_date, DAY) AS age, IF(total > 0, 'paid', 'free') AS kind, "
+    "CASE WHEN status = 'delivered' THEN 1 ELSE 0 END AS done, ROUND(SAFE_CAST(total AS FLOAT64), 2) AS t, "
+    "LOWER(TRIM(status)) AS s, COALESCE(NULLIF(status, ''), 'unknown') AS s2 FROM shop.orders",
+    "SELECT c.country, COUNT(DISTINCT o.order_id) AS orders FROM shop.customers AS c "
+    "LEFT JOIN shop.orders AS o USING (customer_id) GROUP BY c.country HAVING COUNT(*) > 1",
+    "SELECT status FROM shop.orders WHERE EXISTS (SELECT 1 FROM shop.customers AS c "
+    "WHERE c.customer_id = orders.customer_id AND c.signup_date > DATE '2024-01-01')",
+]
+
+
+@pytest.mark.parametrize("sql", ANALYTICS_BIGQUERY)
+def test_everyday_analytics_stays_inside_the_allow_list(sql: str) -> None:
+    guarded = inspect_sql(sql, POLICY)
+    assert guarded.limit <= POLICY.max_limit
+    check_read_only(sql)
+
+
+def test_the_allow_list_names_real_sqlglot_functions() -> None:
+    from sqlglot import exp
+
+    from agents.guards.sql_allowlist import BOUNDED_FUNCTIONS, FUNCTION_CLASSES
+
+    for dialect, names in FUNCTION_CLASSES.items():
+        for name in names:
+            assert issubclass(getattr(exp, name), exp.Func), (dialect, name)
+        assert BOUNDED_FUNCTIONS & names, dialect
+
+
+ANALYTICS_POSTGRES = [
+    "SELECT date_trunc('month', o.created_at) AS month, count(*) FILTER (WHERE o.total > 0) AS paid "
+    "FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY 1",
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY total) AS median FROM orders",
+    "SELECT to_char(created_at, 'YYYY-MM') AS month, coalesce(sum(total), 0)::numeric(12, 2) AS revenue "
+    "FROM orders GROUP BY 1",
+    "SELECT payload ->> 'plan' AS plan, count(*) AS n FROM orders GROUP BY 1",
+    "SELECT extract(year FROM created_at) AS y, age(created_at) AS a, lpad(status, 10, '.') AS s FROM orders",
+    "SELECT o.id, o.total / t.total AS share FROM orders o CROSS JOIN (SELECT sum(total) AS total FROM orders) t",
+]
+
+
+@pytest.mark.parametrize("sql", ANALYTICS_POSTGRES)
+def test_everyday_postgres_analytics_stays_inside_the_allow_list(sql: str) -> None:
+    guard_sql(sql, PG_POLICY)

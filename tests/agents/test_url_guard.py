@@ -197,3 +197,12 @@ def test_detect_domain_on_every_fixture_page(fixture_sites: FixtureSites, local:
         detected, score = detect_domain(page.research_text())
         assert detected == domain, (domain, detected)
         assert score >= 0.6
+
+
+def test_the_total_deadline_covers_headers_that_trickle_in(fixture_sites: FixtureSites) -> None:
+    """One header byte every 0.2 s keeps every read under the read timeout; the total deadline still ends it."""
+    policy = URLPolicy(allow_hosts={"127.0.0.1"}, read_timeout=1.0, total_timeout=1.5)
+    started = time.monotonic()
+    with pytest.raises(FetchTimeoutError, match="longer than 1.5s"):
+        safe_fetch(fixture_sites.url("trickle-headers"), policy)
+    assert time.monotonic() - started < policy.total_timeout + 0.5

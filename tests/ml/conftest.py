@@ -24,8 +24,8 @@ def warehouse(platform: Settings) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture(scope="session")
-def ml(warehouse: psycopg.Connection) -> PostgresML:
-    return PostgresML(warehouse)
+def ml(warehouse: psycopg.Connection, platform: Settings) -> PostgresML:
+    return PostgresML(warehouse, signing_key=platform.require_model_signing_key())
 
 
 @pytest.fixture(autouse=True)

@@ -174,8 +174,9 @@ def test_models_survive_a_new_process(ml: PostgresML, platform, regression_table
     ml.train("reg_persist", "regression", relation, "y", algorithm="xgboost")
     expected = ml.predict("reg_persist", [0.5, -0.5, 0.0])
     code = (
-        "import sys; from ml import PostgresML, MODEL_CACHE\n"
-        "ml = PostgresML(sys.argv[1]); assert len(MODEL_CACHE) == 0\n"
+        "import os, sys; from ml import PostgresML, MODEL_CACHE\n"
+        "ml = PostgresML(sys.argv[1], signing_key=os.environ['PLATFORM_MODEL_SIGNING_KEY'])\n"
+        "assert len(MODEL_CACHE) == 0\n"
         "print(repr(ml.predict('reg_persist', [0.5, -0.5, 0.0])))\n"
     )
     out = subprocess.run(
@@ -192,7 +193,7 @@ def test_fresh_connection_with_cleared_cache_and_cache_hits(ml: PostgresML, plat
     expected = ml.predict("reg_cache", [0.5, -0.5, 0.0])
     MODEL_CACHE.clear()
     before = MODEL_CACHE.loads
-    with PostgresML(platform.warehouse_dsn) as fresh:
+    with PostgresML(platform.warehouse_dsn, signing_key=platform.require_model_signing_key()) as fresh:
         for _ in range(5):
             assert fresh.predict("reg_cache", [0.5, -0.5, 0.0]) == pytest.approx(expected)
     assert MODEL_CACHE.loads == before + 1  # unpickled once, then served from the cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -19,10 +20,10 @@ from dagster import (
     instance_for_test,
 )
 from dagster._core.storage.tags import RUN_KEY_TAG
+from orchestration.cli.sensor_runs import provision_via_sensor
 
 from agents.provisioning import insert_request
 from agents.testing.fixture_sites import FixtureSites
-from orchestration.cli.sensor_runs import provision_via_sensor
 from orchestration.db.migrate import upgrade
 from orchestration.defs.provisioning.sensors import CONCURRENCY_TAG, provisioning_requests_sensor
 from orchestration.lib.resources import (
@@ -55,11 +56,16 @@ def instance() -> Iterator[DagsterInstance]:
         yield test_instance
 
 
+_CUSTOMERS = itertools.count()
+
+
 def _insert_at_once(dsn: str, count: int) -> list[int]:
+    """``count`` requests in one transaction, each a new site and requester (no duplicate, no quota refusal)."""
+    numbers = [next(_CUSTOMERS) for _ in range(count)]
     with psycopg.connect(dsn) as conn:  # one transaction: all visible to the sensor at the same time
         ids = [conn.execute("INSERT INTO provisioning_requests (customer_url, requested_by) VALUES (%s, %s) "
-                            "RETURNING id", (f"https://customer-{i}.example.com/", "load-test")).fetchone()[0]
-               for i in range(count)]
+                            "RETURNING id", (f"https://customer-{n}.example.com/", f"load-test-{n}")).fetchone()[0]
+               for n in numbers]
     return ids
 
 

@@ -6,6 +6,12 @@ request and marks the requests ``queued``. The daemon de-duplicates by ``run_key
 request is never provisioned twice even if the cursor were reset. Requests whose
 transaction committed after a newer id was seen (id below the cursor, still pending)
 are picked up as well: ``status`` is the source of truth, the cursor the high-water mark.
+
+Before launching, ``agents.provisioning.admission.admit`` refuses requests past their
+deadline, duplicates of a URL launched within the window and requests over their
+requester's daily quota: they are marked failed with the reason, which the skip message
+repeats. Every run carries ``dagster/max_runtime``: the run-monitoring daemon
+(``dagster.yaml``) terminates a provisioning run that outlives it.
 """
 
 from __future__ import annotations
@@ -21,8 +27,11 @@ from dagster import (
     define_asset_job,
     sensor,
 )
+from dagster._core.storage.tags import MAX_RUNTIME_SECONDS_TAG
 
+from agents.provisioning.admission import admit
 from agents.provisioning.requests import mark_queued, pending_requests
+from foundation.settings import now as platform_now
 from orchestration.defs.provisioning.assets import PROVISIONED_DEMO_KEY
 from orchestration.lib.partitions import provisioning_request_partitions
 from orchestration.lib.resources import PostgresResource
@@ -34,12 +43,16 @@ REQUEST_TAG = "platform/provisioning_request"
 NO_RETRY_ON_FAILURE = {"dagster/retry_on_asset_or_op_failure": "false"}
 MAX_RUNS_PER_TICK = 25
 SENSOR_INTERVAL_SECONDS = 5
+# A provisioning run takes minutes; one that lasts an hour is stuck (a hung site, a stalled
+# query) and holds one of the two provisioning slots: the daemon terminates it.
+MAX_RUNTIME_SECONDS = 3600
+RUN_TIME_LIMIT = {MAX_RUNTIME_SECONDS_TAG: str(MAX_RUNTIME_SECONDS)}
 
 provisioning_job = define_asset_job(
     "provisioning_job",
     selection=AssetSelection.assets(PROVISIONED_DEMO_KEY),
     partitions_def=provisioning_request_partitions,
-    tags={CONCURRENCY_TAG: "demo", **NO_RETRY_ON_FAILURE},
+    tags={CONCURRENCY_TAG: "demo", **NO_RETRY_ON_FAILURE, **RUN_TIME_LIMIT},
     description="Provision one customer demo (one provisioning request = one partition).",
 )
 
@@ -48,7 +61,7 @@ def run_request_for(request_id: int, requested_by: str) -> RunRequest:
     return RunRequest(
         run_key=str(request_id),
         partition_key=str(request_id),
-        tags={CONCURRENCY_TAG: "demo", **NO_RETRY_ON_FAILURE, REQUEST_TAG: str(request_id),
+        tags={CONCURRENCY_TAG: "demo", **NO_RETRY_ON_FAILURE, **RUN_TIME_LIMIT, REQUEST_TAG: str(request_id),
               "platform/requested_by": requested_by[:200]},
     )
 
@@ -74,14 +87,23 @@ def provisioning_requests_sensor(context: SensorEvaluationContext, app_db: Postg
             f"no pending provisioning requests (last launched request id: {last_id or 'none'}); "
             "create one with `platform provision URL --requested-by you@example.com`"
         )
-    late = [r.id for r in pending if r.id <= last_id]
+    admission = admit(app_db.dsn, pending, now=platform_now())
+    if admission.refused:
+        context.log.warning(f"not launched (marked failed): {admission.refusal_summary(limit=25)}")
+    launch = admission.launch
+    if not launch:
+        return SkipReason(
+            f"no provisioning run launched: {admission.refusal_summary()}. These requests are marked failed "
+            "with the reason in provisioning_requests.error (limits: agents/provisioning/admission.py)."
+        )
+    late = [r.id for r in launch if r.id <= last_id]
     if late:
         context.log.info(f"picking up requests committed after newer ones: {late}")
-    keys = [str(r.id) for r in pending]
-    mark_queued(app_db.dsn, [r.id for r in pending])
+    keys = [str(r.id) for r in launch]
+    mark_queued(app_db.dsn, [r.id for r in launch])
     context.log.info(f"launching provisioning runs for requests {', '.join(keys)}")
     return SensorResult(
-        run_requests=[run_request_for(r.id, r.requested_by) for r in pending],
+        run_requests=[run_request_for(r.id, r.requested_by) for r in launch],
         dynamic_partitions_requests=[provisioning_request_partitions.build_add_request(keys)],
         cursor=str(max(last_id, *(r.id for r in pending))),
     )
