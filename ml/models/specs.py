@@ -314,7 +314,8 @@ CHURN = ModelSpec(
 
 # --- anomaly detector over the prediction log (seed 003, Task 5.3) --------------------
 
-ANOMALY_FEATURES = ("prediction_outlyingness", "null_feature_count", "response_time_ms")
+ANOMALY_FEATURES = ("prediction_outlyingness", "input_outlyingness", "repeated_value_count", "null_feature_count",
+                    "response_time_ms")
 ANOMALY = ModelSpec(
     name="anomaly",
     project="ml_prediction_anomaly_detector_v1",
