@@ -422,7 +422,7 @@ def write_churn_risk_customers(conn: psycopg.Connection) -> pd.DataFrame:
     with conn.transaction():
         conn.execute(f"DROP TABLE IF EXISTS {CHURN_RISK_TABLE}")
         conn.execute(
-            f"CREATE TABLE {CHURN_RISK_TABLE} AS"
+            f"CREATE TABLE {CHURN_RISK_TABLE} AS"  # noqa: S608 - names of this module
             " SELECT scores.customer_id, customers.customer_name, customers.company, customers.industry,"
             " scores.churn_probability, scores.feature_day, scores.days_inactive, scores.tasks_last_7d,"
             " scores.avg_rating_last_7d, scores.trial_outcome, scores.model_id, scores.predicted_at"
@@ -432,7 +432,7 @@ def write_churn_risk_customers(conn: psycopg.Connection) -> pd.DataFrame:
             " ORDER BY scores.churn_probability DESC, scores.customer_id"
         )
         conn.execute(f"ALTER TABLE {CHURN_RISK_TABLE} ADD PRIMARY KEY (customer_id)")
-    return read_frame(conn, f"SELECT * FROM {CHURN_RISK_TABLE} ORDER BY churn_probability DESC, customer_id")
+    return read_frame(conn, f"SELECT * FROM {CHURN_RISK_TABLE} ORDER BY churn_probability DESC, customer_id")  # noqa: S608
 
 
 def value_counts(values: Sequence[str], levels: Sequence[str]) -> dict[str, int]:

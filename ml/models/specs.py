@@ -280,7 +280,7 @@ CHURN_ROWS = f"""(
         FROM staging.stg_marketplace__customers
     ) AS customers ON customers.customer_id = features.customer_id
     WHERE customers.churned_on IS NULL OR customers.churned_on > features.day
-) AS churn"""
+) AS churn"""  # noqa: S608 - constants of this module
 
 CHURN = ModelSpec(
     name="churn",

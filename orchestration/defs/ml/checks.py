@@ -19,8 +19,8 @@ from dagster import (
 )
 
 from ml import NoDeploymentError
-from ml.models.planted_anomalies import PRECISION_TARGET, RECALL_TARGET, evaluate_detector
 from ml.models.health import MEAN_SHIFT_BOUND, PSI_BOUND, predict_sample, prediction_drift
+from ml.models.planted_anomalies import PRECISION_TARGET, RECALL_TARGET, evaluate_detector
 from ml.models.predictions import SCORE_TABLES, ScoreTable
 from ml.models.specs import ALL_MODELS, ANOMALY, ModelSpec
 from ml.models.training import finite_number
