@@ -35,10 +35,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestration.stack.postgres import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
-
 from ml import MODEL_CACHE, PostgresML  # noqa: E402
 from ml.sampling import split_indices  # noqa: E402
+from orchestration.stack.postgres import OWNER_ROLE, start_postgres, stop_postgres  # noqa: E402
 
 FEATURES = [f"x{i}" for i in range(1, 11)]
 WEIGHTS = [3.0, -2.0, 1.5, 0.5, -1.0, 0.0, 0.0, 2.0, -0.5, 1.0]

@@ -154,6 +154,24 @@ def arrow_schema(spec: ExportSpec) -> pa.Schema:
     return pa.schema([pa.field(f.name, _ARROW_TYPES[f.field_type], f.mode != "REQUIRED") for f in spec.schema])
 
 
+def _enriched_source(cursor: Any, spec: ExportSpec, relation: str, columns: dict[str, str]) -> str:
+    """``relation``, or it LEFT JOINed with the spec's enrichment (its columns added to ``columns``)."""
+    enrichment = spec.enrichment
+    if enrichment is None:
+        return relation
+    extra = _mart_columns(cursor, enrichment.relation)
+    if not extra:  # not created yet (e.g. no model trained): the columns stay NULL
+        columns.update({name: "double precision" for name in enrichment.columns})
+        nulls = ", ".join(f"NULL::double precision AS {_quote(name)}" for name in enrichment.columns)
+        return f"(SELECT mart.*, {nulls} FROM {relation} AS mart) AS enriched"  # noqa: S608 - catalog-checked names
+    columns.update({name: extra[name] for name in enrichment.columns})
+    picked = ", ".join(f"extra.{_quote(name)}" for name in enrichment.columns)
+    on = " AND ".join(f"extra.{_quote(theirs)} = mart.{_quote(ours)}" for ours, theirs in enrichment.on)
+    schema, table = enrichment.relation.split(".")
+    return (f"(SELECT mart.*, {picked} FROM {relation} AS mart"  # noqa: S608 - catalog-checked names
+            f" LEFT JOIN {_quote(schema)}.{_quote(table)} AS extra ON {on}) AS enriched")
+
+
 def read_mart_day(spec: ExportSpec, read_dsn: str, relation: str, day: date, path: Path) -> MartDay:
     """Write the mart's rows of ``day`` to ``path`` (Parquet); returns the mart's own count and checksum."""
     checksum_field = next(f for f in spec.schema if f.name == spec.checksum_column)
@@ -162,6 +180,7 @@ def read_mart_day(spec: ExportSpec, read_dsn: str, relation: str, day: date, pat
         columns = _mart_columns(cursor, relation)
         if not columns:
             raise ExportError(f"mart {relation} does not exist (build the marts first)")
+        source = _enriched_source(cursor, spec, relation, columns)
         missing = [f.name for f in spec.schema if f.name not in columns]
         if missing:
             raise ExportError(f"mart {relation} lacks column(s) {missing} of the BigQuery schema of {spec.name}")
@@ -170,7 +189,7 @@ def read_mart_day(spec: ExportSpec, read_dsn: str, relation: str, day: date, pat
         where = f"{_quote(PARTITION_FIELD)} = DATE '{day.isoformat()}'"
         cursor.execute(f"SELECT count(*), sum({checksum_sql})::text FROM {relation} WHERE {where}")  # noqa: S608 - catalog-checked names
         rows, checksum = cursor.fetchone()
-        cursor.execute(f"SELECT {', '.join(expressions)} FROM {relation} WHERE {where}")  # noqa: S608
+        cursor.execute(f"SELECT {', '.join(expressions)} FROM {source} WHERE {where}")  # noqa: S608
         reader = cursor.fetch_record_batch()
         schema = arrow_schema(spec)
         written = 0

@@ -22,12 +22,24 @@ def _f(name: str, field_type: str, description: str, required: bool = False) -> 
 
 
 @dataclass(frozen=True)
+class Enrichment:
+    """Columns the export adds from another table at export time (LEFT JOIN: NULL where it has no row,
+    or while the table does not exist yet), e.g. a model's scores that the marts cannot depend on."""
+
+    relation: str  # schema.table
+    on: tuple[tuple[str, str], ...]  # (mart column, relation column) pairs; the relation is unique on them
+    columns: tuple[str, ...]
+    asset_path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ExportSpec:
     name: str  # the dbt model and the BigQuery table
     schema: tuple[SchemaField, ...]
     checksum_column: str
     clustering: tuple[str, ...]
     description: str
+    enrichment: Enrichment | None = None
 
     @property
     def mart_path(self) -> tuple[str, ...]:
@@ -78,10 +90,15 @@ EXPORTS: dict[str, ExportSpec] = {
                 _f("avg_rating_last_7d", "FLOAT", "their average rating"),
                 _f("days_inactive", "INTEGER", "days since the customer's last task (capped)"),
                 _f("tenure_days", "INTEGER", "days since signup"),
+                _f("churn_probability", "FLOAT", "the churn model's probability that the customer churns within "
+                   "7 days, scored on this day's features (ml.churn_scores); NULL for a day it has not scored"),
             ),
             checksum_column="revenue",
             clustering=("customer_id",),
-            description="Daily customer behaviour: activity of the day and churn features.",
+            description="Daily customer behaviour: activity of the day, churn features and churn probability.",
+            # ml/churn_scores reads the marts, so the mart cannot read it back: the export joins it.
+            enrichment=Enrichment(relation="ml.churn_scores", on=(("customer_id", "customer_id"), ("day", "feature_day")),
+                                  columns=("churn_probability",), asset_path=("ml", "churn_scores")),
         ),
         ExportSpec(
             name="revenue_metrics",

@@ -17,14 +17,13 @@ import pytest
 # crosses midnight keeps one calendar. Child processes (run workers, crash targets) inherit it.
 os.environ.setdefault("PLATFORM_TODAY", datetime.now(UTC).date().isoformat())
 
-from orchestration.stack.postgres import ensure_environment, stop_postgres
-
 from datamove.extract import extract_table
 from foundation.catalog import SOURCE_TABLES, Window
 from foundation.settings import Settings
 from foundation.settings import today as platform_today
 from orchestration.defs.raw.assets import RAW_LOAD_POLICY
 from orchestration.simulator import SimulationReport, simulate
+from orchestration.stack.postgres import ensure_environment, stop_postgres
 
 TINY_DAYS = 30
 TINY_DEFECT_RATE = 0.01
@@ -92,8 +91,9 @@ def warehouse(platform: Settings) -> LoadedWarehouse:
 @pytest.fixture(scope="session")
 def scratch_database(platform: Settings):  # type: ignore[no-untyped-def]
     """Factory: a fresh, empty database owned by the platform role, for tests that must not touch `app`."""
-    from orchestration.stack.postgres import OWNER_ROLE
     from psycopg import connect, sql
+
+    from orchestration.stack.postgres import OWNER_ROLE
 
     admin = platform.app_dsn.replace(f"{OWNER_ROLE}@/app", "postgres@/postgres")  # type: ignore[union-attr]
 

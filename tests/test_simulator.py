@@ -73,3 +73,19 @@ def test_live_mode_appends_rows_stamped_now(scratch_database) -> None:  # type: 
         for table, count in before.items():
             after, fresh = conn.execute(query.format(table)).fetchone()
             assert after > count and fresh, table
+
+
+def test_planted_churn_stops_all_activity_and_has_a_known_ceiling() -> None:
+    tables, report = generate(seed=7, scale="small", days=60, end_date=END, defects=0.0)
+    assert 0.8 < report.ceilings["churn_auc"] < 1 and 0 < report.ceilings["churn_positive_rate"] < 0.2
+    assert 0.3 < report.ceilings["unified_r2"] < 1
+    customers = tables["customers"]
+    churned = customers[customers.status == "churned"].set_index("id").updated_at
+    assert len(churned) > 0
+    for name, column in (("tasks", "created_at"), ("trials", "created_at")):
+        rows = tables[name].dropna(subset=["customer_id"])
+        left = rows.customer_id.map(churned)
+        # no task or trial of a churned customer on or after the day it left
+        assert not (rows[column].dt.floor("D") >= left.dt.floor("D")).any(), name
+    assert report.ceilings["churned_customers"] == (customers.updated_at[customers.status == "churned"]
+                                                    >= pd.Timestamp(END, tz="UTC") - pd.Timedelta(days=60)).sum()

@@ -45,6 +45,16 @@ MONITORING_WINDOW_DAYS = 30  # spelled out in MONITORING_FEATURES_SQL
 MONITORING_FEATURES_VIEW = f"{SCHEMA}.ml_prediction_monitoring_features"
 SEVERITIES = ("high", "medium", "low", "normal")
 
+# Tuned on the planted anomalies (ml/models/planted_anomalies.py): the isolation forest isolates
+# any row off the mass of all-zero rows, so each feature is 0 for what healthy models produce
+# daily: values within 5 IQR of the quartiles (skewed outputs and inputs pass Tukey's 1.5 IQR
+# often) and the model's usual NULL inputs. Repeats are counted as they are (REPEAT_TOLERANCE 0):
+# the forest can only split on a feature that varies in its training rows, and the few natural
+# repeats of healthy batches are what lets it see a stuck one (with a tolerance of 3 it found 5 of 40).
+PREDICTION_FENCE_IQR = 5.0
+INPUT_FENCE_IQR = 5.0
+REPEAT_TOLERANCE = 0
+
 MONITORING_FEATURES_SQL = f"""WITH recent AS (
     SELECT * FROM ml.ml_prediction_log WHERE created_at >= {CLOCK_OR_SERVER_SQL} - interval '30 days'
 ),
@@ -56,6 +66,59 @@ fences AS (
         percentile_cont(0.75) WITHIN GROUP (ORDER BY prediction_value) AS q3
     FROM recent
     GROUP BY model_name
+),
+
+nulls AS (
+    SELECT
+        id,
+        model_name,
+        CASE WHEN jsonb_typeof(input_features) = 'object'
+            THEN (SELECT count(*) FROM jsonb_each(input_features) AS f WHERE f.value = 'null'::jsonb)
+            ELSE 0
+        END AS null_count
+    FROM recent
+),
+
+usual_nulls AS (
+    SELECT model_name, percentile_disc(0.99) WITHIN GROUP (ORDER BY null_count) AS null_count
+    FROM nulls
+    GROUP BY model_name
+),
+
+inputs AS (
+    SELECT recent.id, recent.model_name, input.key, (input.value #>> '{{}}')::float8 AS value
+    FROM recent
+    CROSS JOIN LATERAL jsonb_each(
+        CASE WHEN jsonb_typeof(recent.input_features) = 'object' THEN recent.input_features ELSE '{{}}' END
+    ) AS input
+    WHERE jsonb_typeof(input.value) = 'number'
+),
+
+input_fences AS (
+    SELECT
+        model_name,
+        key,
+        percentile_cont(0.25) WITHIN GROUP (ORDER BY value) AS q1,
+        percentile_cont(0.75) WITHIN GROUP (ORDER BY value) AS q3,
+        stddev_pop(value) AS sd
+    FROM inputs
+    GROUP BY model_name, key
+),
+
+-- per prediction, its most outlying numeric input, in that input's spreads (IQR, else sd, else 1)
+input_outlyingness AS (
+    SELECT
+        inputs.id,
+        max(
+            greatest(
+                f.q1 - {INPUT_FENCE_IQR} * (f.q3 - f.q1) - inputs.value,
+                inputs.value - f.q3 - {INPUT_FENCE_IQR} * (f.q3 - f.q1),
+                0
+            ) / coalesce(nullif(f.q3 - f.q1, 0), nullif(f.sd, 0), 1)
+        ) AS input_outlyingness
+    FROM inputs
+    INNER JOIN input_fences AS f ON f.model_name = inputs.model_name AND f.key = inputs.key
+    GROUP BY inputs.id
 )
 
 SELECT
@@ -64,19 +127,27 @@ SELECT
     recent.model_name,
     coalesce(
         greatest(
-            fences.q1 - 1.5 * (fences.q3 - fences.q1) - recent.prediction_value,
-            recent.prediction_value - fences.q3 - 1.5 * (fences.q3 - fences.q1),
+            fences.q1 - {PREDICTION_FENCE_IQR} * (fences.q3 - fences.q1) - recent.prediction_value,
+            recent.prediction_value - fences.q3 - {PREDICTION_FENCE_IQR} * (fences.q3 - fences.q1),
             0
         ) / nullif(fences.q3 - fences.q1, 0),
         0
     ) AS prediction_outlyingness,
-    CASE WHEN jsonb_typeof(recent.input_features) = 'object'
-        THEN (SELECT count(*) FROM jsonb_each(recent.input_features) AS f WHERE f.value = 'null'::jsonb)
-        ELSE 0
-    END AS null_feature_count,
+    coalesce(input_outlyingness.input_outlyingness, 0) AS input_outlyingness,
+    -- other predictions of the same batch (model, instant) with exactly this value: a stuck model
+    greatest(
+        count(*) OVER (PARTITION BY recent.model_name, recent.created_at, recent.prediction_value)
+        - 1 - {REPEAT_TOLERANCE},
+        0
+    ) AS repeated_value_count,
+    -- NULL inputs beyond what the model's predictions usually have (99th percentile)
+    greatest(nulls.null_count - usual_nulls.null_count, 0) AS null_feature_count,
     coalesce(recent.response_time_ms, 0) AS response_time_ms
 FROM recent
-INNER JOIN fences ON fences.model_name = recent.model_name"""  # noqa: S608 - the platform's clock expression
+INNER JOIN fences ON fences.model_name = recent.model_name
+INNER JOIN nulls ON nulls.id = recent.id
+INNER JOIN usual_nulls ON usual_nulls.model_name = recent.model_name
+LEFT JOIN input_outlyingness ON input_outlyingness.id = recent.id"""  # noqa: S608 - the platform's clock expression
 
 
 def ensure_monitoring_views(conn: psycopg.Connection) -> None:

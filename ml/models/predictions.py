@@ -4,7 +4,9 @@
 - ``ml.story_point_estimates``: estimated story points per issue of the complexity mart;
 - ``ml.pr_rework_risk``: rework probability and risk level per open pull request;
 - ``ml.unified_issue_predictions``: the unified model's lead time, story points and
-  rework score per open work item (not Done, not an epic) of the unified mart.
+  rework score per open work item (not Done, not an epic) of the unified mart;
+- ``ml.churn_scores``: per customer of the latest churn feature day, the churn model's
+  ``churn_probability`` (seed 000), or why it has none (``score_status``).
 
 Each reads the rows to score from its feature mart (``needs_scoring``, or every row of
 the complexity mart), so features are computed in one place, dbt. Every prediction is
@@ -21,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,6 +34,8 @@ from psycopg import sql
 from foundation.settings import now as platform_now
 from ml import LoggedPredictions, log_predictions
 from ml.models.specs import (
+    CHURN,
+    CHURN_ROWS,
     COMPLEXITY,
     FEATURES_SCHEMA,
     REWORK,
@@ -79,6 +83,8 @@ class ScoreTable:
     ddl: str  # columns of the score table
     # (scored rows, outputs (rows x predict_outputs columns), model id, now) -> score table rows
     build: Callable[[pd.DataFrame, np.ndarray, int, datetime], pd.DataFrame]
+    # Per row, why it cannot be scored ("" when it can): such rows get NaN outputs and no log entry.
+    unscorable: Callable[[pd.DataFrame], pd.Series] | None = None
 
     @property
     def qualified(self) -> str:
@@ -245,7 +251,65 @@ UNIFIED_ISSUES = ScoreTable(
     build=_unified_issues,
 )
 
-SCORE_TABLES: tuple[ScoreTable, ...] = (EPIC_COMPLETION, STORY_POINTS, PR_REWORK, UNIFIED_ISSUES)
+CHURN_FEATURES_REQUIRED = tuple(name for name in CHURN.features if name not in CHURN.preprocess)
+
+
+def churn_unscorable(frame: pd.DataFrame) -> pd.Series:
+    """A customer without a task in the inactivity horizon has nothing to score; a NULL in a
+    feature the model cannot impute is named rather than guessed."""
+    missing = frame[list(CHURN_FEATURES_REQUIRED)].isna()
+    reasons = missing.apply(lambda row: ",".join(c for c, absent in row.items() if absent), axis=1)
+    reasons = ("missing_feature:" + reasons).where(reasons != "", "")
+    return reasons.where(frame["has_history"].astype(bool), "no_history").astype(str)
+
+
+def _churn(frame: pd.DataFrame, outputs: np.ndarray, model_id: int, now: datetime) -> pd.DataFrame:
+    probability = outputs[:, 0]
+    scored = ~np.isnan(probability)
+    status = frame["score_status"].where(frame["score_status"] != "", "scored")
+    return pd.DataFrame({
+        "customer_id": frame["customer_id"],
+        "feature_day": frame["feature_day"],
+        "churn_probability": pd.array(np.where(scored, probability.round(4), np.nan), dtype="Float64"),
+        "risk_level": [risk_level(p) if ok else None for p, ok in zip(probability, scored, strict=True)],
+        "score_status": status,
+        "tasks_last_7d": frame["tasks_last_7d"],
+        "avg_rating_last_7d": frame["avg_rating_last_7d"],
+        "days_inactive": frame["days_inactive"],
+        "trial_outcome": frame["trial_outcome"],
+        "model_id": model_id,
+        "predicted_at": now,
+    })
+
+
+# One row per customer of a feature day (the latest by default; %(feature_day)s replays another).
+CHURN_SCORES = ScoreTable(
+    name="churn_scores",
+    spec=CHURN,
+    scoring_sql=(
+        f"SELECT\n    customer_id,\n    day AS feature_day,\n    has_history,\n    {_features(CHURN)}\n"
+        f"FROM {CHURN_ROWS}\n"
+        "WHERE CASE WHEN %(feature_day)s::date IS NULL THEN is_latest_day ELSE day = %(feature_day)s::date END\n"
+        "ORDER BY customer_id"
+    ),
+    key="customer_id",
+    ddl="""customer_id BIGINT PRIMARY KEY,
+    feature_day DATE NOT NULL,
+    churn_probability DOUBLE PRECISION CHECK (churn_probability BETWEEN 0 AND 1),
+    risk_level TEXT CHECK (risk_level IN ('high', 'medium', 'low')),
+    score_status TEXT NOT NULL,
+    tasks_last_7d BIGINT,
+    avg_rating_last_7d DOUBLE PRECISION,
+    days_inactive INTEGER,
+    trial_outcome INTEGER,
+    model_id BIGINT,
+    predicted_at TIMESTAMPTZ NOT NULL,
+    CHECK ((score_status = 'scored') = (churn_probability IS NOT NULL))""",
+    build=_churn,
+    unscorable=churn_unscorable,
+)
+
+SCORE_TABLES: tuple[ScoreTable, ...] = (EPIC_COMPLETION, STORY_POINTS, PR_REWORK, UNIFIED_ISSUES, CHURN_SCORES)
 
 
 def predict_outputs(ml: PostgresML, spec: ModelSpec, features: pd.DataFrame) -> np.ndarray:
@@ -295,20 +359,29 @@ class ScoringResult:
     seconds: float
 
 
-def score(ml: PostgresML, table: ScoreTable, read_conn: psycopg.Connection | str) -> ScoringResult:
+def score(ml: PostgresML, table: ScoreTable, read_conn: psycopg.Connection | str,
+          params: dict[str, Any] | None = None) -> ScoringResult:
     """Predict every row of ``table.scoring_sql`` with the deployed model, write and log it."""
     deployed = deployed_model(ml, table.spec.project)
     if deployed is None:
         raise RuntimeError(f"{table.spec.project} has no deployed model: materialize {'/'.join(table.spec.asset_path)}")
-    frame = read_frame(read_conn, table.scoring_sql)
-    features = frame[list(table.spec.features)]
+    frame = read_frame(read_conn, table.scoring_sql, params)
+    if table.unscorable is not None:
+        frame["score_status"] = table.unscorable(frame) if len(frame) else pd.Series(dtype=str)
+        scorable = (frame["score_status"] == "").to_numpy()
+    else:
+        scorable = np.ones(len(frame), dtype=bool)
+    features = frame.loc[scorable, list(table.spec.features)]
     started = time.perf_counter()
-    outputs = predict_outputs(ml, table.spec, features)
+    predicted = predict_outputs(ml, table.spec, features)
     elapsed_ms = (time.perf_counter() - started) * 1000
+    outputs = np.full((len(frame), predicted.shape[1]), np.nan)
+    outputs[scorable] = predicted
     now = platform_now()
     rows = table.build(frame, outputs, deployed.model_id, now)
-    per_row_ms = elapsed_ms / len(frame) if len(frame) else None
+    per_row_ms = elapsed_ms / len(features) if len(features) else None
     records = _json_records(features)
+    outputs = predicted
     with ml.conn.transaction():  # the scores and their log entries land together or not at all
         _replace_table(ml.conn, table, rows)
         # The first output under the project's name (what predict_values and the drift check
@@ -320,6 +393,49 @@ def score(ml: PostgresML, table: ScoreTable, read_conn: psycopg.Connection | str
                             per_row_ms, logged_at=now)
     log.info("%s: %d rows scored by model %s in %.0f ms", table.qualified, len(rows), deployed.model_id, elapsed_ms)
     return ScoringResult(table, rows, deployed.model_id, logged, elapsed_ms / 1000)
+
+
+# --- churn: the feature day to score, and seed 000's at-risk list --------------------
+
+AT_RISK_THRESHOLD = 0.7  # seed 000: get_churn_risk_customers(threshold=0.7), churn_probability > threshold
+CHURN_RISK_TABLE = f"{SCHEMA}.churn_risk_customers"
+
+
+class NoChurnFeatures(RuntimeError):
+    """The churn feature mart has no rows for the day asked (or none at all)."""
+
+
+def check_churn_feature_day(read_conn: psycopg.Connection | str, feature_day: date | None) -> date:
+    """The day ml.churn_scores will score: ``feature_day`` or the latest, refused when it has no rows."""
+    frame = read_frame(read_conn, "SELECT min(day) AS first, max(day) AS last, count(*) FILTER (WHERE day ="
+                       " coalesce(%(day)s::date, (SELECT max(day) FROM marts.customer_churn_features))) AS rows"
+                       " FROM marts.customer_churn_features", {"day": feature_day})
+    first, last, rows = frame.iloc[0]["first"], frame.iloc[0]["last"], int(frame.iloc[0]["rows"])
+    if last is None or pd.isna(last):
+        raise NoChurnFeatures("marts.customer_churn_features has no rows: run the daily pipeline first")
+    if rows == 0:
+        raise NoChurnFeatures(f"marts.customer_churn_features has no rows for {feature_day} (its days run "
+                              f"{first} .. {last}): build that day's marts or score another day")
+    return feature_day or last
+
+
+def write_churn_risk_customers(conn: psycopg.Connection) -> pd.DataFrame:
+    """Replace ml.churn_risk_customers: the customers of ml.churn_scores above the threshold, riskiest first."""
+    ensure_schema(conn)
+    with conn.transaction():
+        conn.execute(f"DROP TABLE IF EXISTS {CHURN_RISK_TABLE}")
+        conn.execute(
+            f"CREATE TABLE {CHURN_RISK_TABLE} AS"  # noqa: S608 - names of this module
+            " SELECT scores.customer_id, customers.customer_name, customers.company, customers.industry,"
+            " scores.churn_probability, scores.feature_day, scores.days_inactive, scores.tasks_last_7d,"
+            " scores.avg_rating_last_7d, scores.trial_outcome, scores.model_id, scores.predicted_at"
+            f" FROM {CHURN_SCORES.qualified} AS scores"
+            " LEFT JOIN staging.stg_marketplace__customers AS customers USING (customer_id)"
+            f" WHERE scores.churn_probability > {float(AT_RISK_THRESHOLD)}"  # DDL takes no parameters
+            " ORDER BY scores.churn_probability DESC, scores.customer_id"
+        )
+        conn.execute(f"ALTER TABLE {CHURN_RISK_TABLE} ADD PRIMARY KEY (customer_id)")
+    return read_frame(conn, f"SELECT * FROM {CHURN_RISK_TABLE} ORDER BY churn_probability DESC, customer_id")  # noqa: S608
 
 
 def value_counts(values: Sequence[str], levels: Sequence[str]) -> dict[str, int]:

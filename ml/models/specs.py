@@ -35,7 +35,7 @@ class ModelSpec:
     test_size: float = 0.25
     test_sampling: str = "random"
     preprocess: Mapping[str, Any] = field(default_factory=dict)
-    metric: str | None = None  # the default (deploy) metric, None for unlabelled detectors
+    metric: str | None = None  # reported metric (floor, ceiling); deploys compare the task's default metric
     metric_floor: float | None = None  # health check: deployed model's test metric >= floor
     ceiling_key: str | None = None  # simulator report ceiling comparable with ``metric``
     retrain_after_days: int | None = None  # seed 003 Phase 4 thresholds
@@ -246,11 +246,76 @@ UNIFIED = ModelSpec(
     },
     metric="r2",
     metric_floor=0.3,
+    ceiling_key="unified_r2",
+)
+
+# --- customer churn (seed 000, get_churn_risk_customers) -----------------------------
+
+CHURN_HORIZON_DAYS = 7  # the label: churned within the next 7 days (the simulator's notice period)
+CHURN_FEATURES = ("tasks_last_7d", "avg_rating_last_7d", "days_inactive", "trial_outcome", "tenure_days")
+CHURN_LABEL = f"churned_within_{CHURN_HORIZON_DAYS}d"
+# One row per customer and feature day of marts.customer_churn_features, while the customer
+# has not churned yet (churned_at after the day). Features only use data up to the day (the
+# mart's contract); the label looks ahead CHURN_HORIZON_DAYS days and is NULL when those days
+# reach past the last feature day (the data's end): unknown, never "did not churn".
+# has_history: a task within the mart's inactivity horizon (a customer without one is not scored).
+CHURN_ROWS = f"""(
+    SELECT
+        features.day,
+        features.customer_id,
+        features.tasks_last_7d,
+        features.avg_rating_last_7d,
+        features.days_inactive,
+        features.trial_outcome,
+        features.tenure_days,
+        features.last_task_day IS NOT NULL AS has_history,
+        CASE WHEN features.day + {CHURN_HORIZON_DAYS} <= last_day.day THEN
+            coalesce(customers.churned_on BETWEEN features.day + 1 AND features.day + {CHURN_HORIZON_DAYS}, false)
+        END AS {CHURN_LABEL},
+        features.day = last_day.day AS is_latest_day
+    FROM marts.customer_churn_features AS features
+    CROSS JOIN (SELECT max(day) AS day FROM marts.customer_churn_features) AS last_day
+    LEFT JOIN (
+        SELECT customer_id, (churned_at AT TIME ZONE 'UTC')::date AS churned_on
+        FROM staging.stg_marketplace__customers
+    ) AS customers ON customers.customer_id = features.customer_id
+    WHERE customers.churned_on IS NULL OR customers.churned_on > features.day
+) AS churn"""  # noqa: S608 - constants of this module
+
+CHURN = ModelSpec(
+    name="churn",
+    project="customer_churn_v1",
+    task="classification",
+    algorithm="lightgbm",
+    # Small trees with large leaves: the label is a rare (~4%) coin flip of a smooth probability.
+    hyperparams={"num_leaves": 8, "learning_rate": 0.05, "n_estimators": 300, "min_child_samples": 100,
+                 "n_jobs": 1, "random_state": 0},
+    features=CHURN_FEATURES,
+    targets=(CHURN_LABEL,),
+    # Ordered by day: test_sampling "last" tests on the latest days (a split by time).
+    training_sql=_select(CHURN_FEATURES, (CHURN_LABEL,), CHURN_ROWS,
+                         f"has_history AND {CHURN_LABEL} IS NOT NULL") + "\nORDER BY day, customer_id",
+    upstream=(("marts", "customer_churn_features"), ("staging", "stg_marketplace__customers")),
+    description=f"Probability that a customer churns within the next {CHURN_HORIZON_DAYS} days, from the churn "
+    "features of the day (lightgbm; seed 000 get_churn_risk_customers).",
+    test_size=0.25,
+    test_sampling="last",
+    # No rated task in the 7 days: 0, a value no rating takes. Every other feature must be
+    # present: a NULL fails the prediction (the score table says which customer and column).
+    preprocess={"avg_rating_last_7d": {"impute": "zero"}},
+    # ROC AUC: the label is rare, so the deploy rule's F1 at 0.5 says little about the ranking
+    # the at-risk list relies on; the simulator's ceiling is an AUC too.
+    metric="roc_auc",
+    metric_floor=0.75,
+    ceiling_key="churn_auc",
+    retrain_after_days=14,
+    retrain_after_new_records=5000,
 )
 
 # --- anomaly detector over the prediction log (seed 003, Task 5.3) --------------------
 
-ANOMALY_FEATURES = ("prediction_outlyingness", "null_feature_count", "response_time_ms")
+ANOMALY_FEATURES = ("prediction_outlyingness", "input_outlyingness", "repeated_value_count", "null_feature_count",
+                    "response_time_ms")
 ANOMALY = ModelSpec(
     name="anomaly",
     project="ml_prediction_anomaly_detector_v1",
@@ -267,6 +332,6 @@ ANOMALY = ModelSpec(
     asset_name="anomaly_detector",
 )
 
-MODELS: tuple[ModelSpec, ...] = (TRAJECTORY, COMPLEXITY, REWORK, UNIFIED)
-RETRAINED_BY_SENSOR: tuple[ModelSpec, ...] = (TRAJECTORY, COMPLEXITY, REWORK)
+MODELS: tuple[ModelSpec, ...] = (TRAJECTORY, COMPLEXITY, REWORK, UNIFIED, CHURN)
+RETRAINED_BY_SENSOR: tuple[ModelSpec, ...] = (TRAJECTORY, COMPLEXITY, REWORK, CHURN)
 ALL_MODELS: tuple[ModelSpec, ...] = (*MODELS, ANOMALY)

@@ -117,13 +117,16 @@ def deploy_reason(spec: ModelSpec, deployed: bool, new_metrics: dict[str, Any], 
     if spec.metric is None:
         return (f"deployed: an unlabelled detector has no test score, so the most recent model replaces "
                 f"model {previous.model_id}")
-    new, old = finite_number(new_metrics.get(spec.metric)), finite_number(previous.metrics.get(spec.metric))
+    from ml.metrics import default_metric  # scikit-learn loads with the metrics, in training runs only
+
+    metric = default_metric(spec.task)  # what automatic deploy compares, whatever the spec reports
+    new, old = finite_number(new_metrics.get(metric)), finite_number(previous.metrics.get(metric))
     if deployed:
         if old is None:
-            return f"deployed: model {previous.model_id} has no {spec.metric} to compare with"
-        return (f"deployed: new {spec.metric} {new:.4f} is not worse than deployed model "
-                f"{previous.model_id}'s {old:.4f}")
-    return (f"kept model {previous.model_id}: its {spec.metric} {old:.4f} is better than the new model's "
+            return f"deployed: model {previous.model_id} has no {metric} to compare with"
+        return (f"deployed: new {metric} {'undefined' if new is None else f'{new:.4f}'} is not worse than "
+                f"deployed model {previous.model_id}'s {old:.4f}")
+    return (f"kept model {previous.model_id}: its {metric} {old:.4f} is better than the new model's "
             f"{'undefined' if new is None else f'{new:.4f}'}")
 
 

@@ -64,7 +64,8 @@ def count_rows(conn: psycopg.Connection, select_sql: str) -> int:
 
 
 def read_frame(
-    conn_or_dsn: psycopg.Connection | str, query: str | sql.Composed, params: tuple[object, ...] | None = None
+    conn_or_dsn: psycopg.Connection | str, query: str | sql.Composed,
+    params: tuple[object, ...] | dict[str, object] | None = None,
 ) -> pd.DataFrame:
     """A query's rows as a DataFrame; NUMERIC arrives as float so values serialise to JSON."""
     if isinstance(conn_or_dsn, str):

@@ -79,6 +79,7 @@ def run_job(defs: Definitions, instance: DagsterInstance, job_name: str,
 def run_demo(*, scale: str, days: int, seed: int) -> int:
     started = time.perf_counter()
     settings = stack_up()
+    assert settings.app_dsn and settings.warehouse_dsn
     from orchestration.simulator import simulate
 
     window = history_window(days)
@@ -98,6 +99,7 @@ def run_demo(*, scale: str, days: int, seed: int) -> int:
                 summary.failures.append(f"{label} ({job_name}, run {result.run_id[:8]})")
         summary.add_provisioning(*provision_one_demo(instance, defs, settings.app_dsn))
     _print_summary(summary, report.total_rows, window, time.perf_counter() - started, settings.home)
+    _print_at_risk(settings.warehouse_dsn)
     return 0 if not summary.failures else 1
 
 
@@ -138,8 +140,9 @@ def demo_steps(window: tuple[date, date], today: date) -> list[tuple[str, str, t
     last_day = window[1] - timedelta(days=1)
     steps: list[tuple[str, str, tuple[date, date] | None, str | None]] = [
         (f"daily pipeline {window[0]}..{last_day}", "daily_pipeline_job", window, None),
-        (f"BigQuery exports {window[0]}..{last_day}", "exports_daily_job", window, None),
+        # before the exports: customer_behavior carries the churn model's scores
         ("ml models and predictions", "ml_training_job", None, None),
+        (f"BigQuery exports {window[0]}..{last_day}", "exports_daily_job", window, None),
     ]
     for month in archivable_months(window, today):
         steps.append((f"archive {month[:7]} to Parquet", "archive_monthly_job", None, month))
@@ -168,6 +171,26 @@ DEMO_CUSTOMER = {
     "products": ["hiking boots", "rain jackets", "tents"],
     "description": "An online outdoor-gear retailer shipping across Europe.",
 }
+
+
+def _print_at_risk(warehouse_dsn: str, limit: int = 10) -> None:
+    """Seed 000's get_churn_risk_customers(threshold=0.7): the at-risk list the ML job wrote."""
+    from foundation.connections import connect
+    from ml.models.predictions import AT_RISK_THRESHOLD, CHURN_RISK_TABLE
+    from ml.models.warehouse import read_frame, relation_exists
+
+    with connect(warehouse_dsn) as conn:
+        if not relation_exists(conn, CHURN_RISK_TABLE):
+            print("  churn: no at-risk list (the ML job did not write it)")
+            return
+        rows = read_frame(conn, f"SELECT customer_id, customer_name, company, churn_probability, days_inactive,"  # noqa: S608
+                          f" trial_outcome FROM {CHURN_RISK_TABLE} ORDER BY churn_probability DESC LIMIT {limit}")
+        total = conn.execute(f"SELECT count(*) FROM {CHURN_RISK_TABLE}").fetchone()[0]  # type: ignore[index]  # noqa: S608
+    print(f"  customers at risk of churning within 7 days (churn_probability > {AT_RISK_THRESHOLD}): {total}")
+    for row in rows.itertuples(index=False):
+        print(f"    {row.customer_id:>6}  {str(row.customer_name)[:24]:<24} {str(row.company)[:28]:<28} "
+              f"p={row.churn_probability:.2f}  inactive {row.days_inactive} d  trial {row.trial_outcome:+d}")
+    print(f"    (the whole list: table {CHURN_RISK_TABLE})")
 
 
 def _print_summary(summary: DemoSummary, source_rows: int, window: tuple[date, date], seconds: float,

@@ -54,11 +54,12 @@ def generate(*, seed: int, scale: str, days: int, end_date: date,
              defects: dict[str, float] | float | None = None) -> tuple[dict, SimulationReport]:
     """All tables as DataFrames (nothing written), plus the report."""
     ctx = SimContext(seed=seed, scale=get_scale(scale), days=days, end_date=end_date, rates=defect_rates(defects))
-    tables = marketplace.generate(ctx)
+    tables, ceilings = marketplace.generate(ctx)
     tables.update(agentgrid.generate(ctx, tables["agents"]))
     tables.update(telemetry.generate(ctx, tables["agents"]))
-    engineering_tables, ceilings = engineering.generate(ctx)
+    engineering_tables, engineering_ceilings = engineering.generate(ctx)
     tables.update(engineering_tables)
+    ceilings.update(engineering_ceilings)
     report = SimulationReport(seed=seed, scale=scale, days=days, end_date=end_date.isoformat(),
                               rows={name: len(tables[name]) for name in SIMULATED_TABLES},
                               defects_planted=dict(ctx.planted), ceilings=ceilings)

@@ -19,9 +19,10 @@ def generate(ctx: SimContext) -> tuple[dict[str, pd.DataFrame], dict[str, float]
     teams = pd.DataFrame({"id": np.arange(1, ctx.scale.teams + 1),
                           "name": [f"Team {chr(65 + i)}" for i in range(ctx.scale.teams)]})
     users = _users(ctx, teams)
-    epics, children, ceilings = _issues(ctx, users)
-    prs, rework_ceiling = _pull_requests(ctx, children, users)
+    epics, children, ceilings, child_latent = _issues(ctx, users)
+    prs, rework_ceiling, pr_rework, pr_commits = _pull_requests(ctx, children, users)
     ceilings.update(rework_ceiling)
+    ceilings["unified_r2"] = unified_ceiling(children, child_latent, pr_rework, pr_commits)
     issues = pd.concat([epics, children], ignore_index=True)
     tables = {
         "teams": teams,
@@ -51,7 +52,8 @@ def _users(ctx: SimContext, teams: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _issues(ctx: SimContext, users: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+def _issues(ctx: SimContext, users: pd.DataFrame
+            ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float], np.ndarray]:
     rng = ctx.rng("issues")
     n_epics = ctx.scale.epics
     span = (ctx.days + HISTORY_DAYS) * 86400
@@ -145,11 +147,30 @@ def _issues(ctx: SimContext, users: pd.DataFrame) -> tuple[pd.DataFrame, pd.Data
         "trajectory_r2": signal.r2(y_epic, np.clip(mean_epic, 1, None)),
         "complexity_r2": signal.r2(y_points, signal.expected_story_points(latent_kept)),
     }
-    return epics, children, ceilings
+    return epics, children, ceilings, latent_kept
+
+
+def unified_ceiling(children: pd.DataFrame, latent: np.ndarray, rework: np.ndarray, commits: np.ndarray) -> float:
+    """Best R^2 of the unified model (signal.py): the mean over its three targets, on its training rows
+    (child issues with a lead time and story points), of the R^2 of each target's conditional mean."""
+    done = children.total_lead_time_seconds.notna().to_numpy()
+    expected_points = signal.expected_story_points(latent)
+    lead = children.total_lead_time_seconds.to_numpy(dtype=float, na_value=np.nan)
+    points = children.story_points.to_numpy(dtype=float, na_value=np.nan)
+    # rework depends on PR facts the unified view does not carry; of them it sees total_commits only
+    by_commits = pd.Series(rework.astype(float)).groupby(commits).transform("mean").to_numpy()
+    return float(np.mean([
+        # a child's lead time is its points x U(0.5, 1.5) days: mean points x 1 day
+        signal.r2(lead[done], expected_points[done] * 86400),
+        signal.r2(points[done], expected_points[done]),
+        signal.r2(rework[done].astype(float), by_commits[done]),
+    ]))
 
 
 def _pull_requests(ctx: SimContext, issues: pd.DataFrame, users: pd.DataFrame
-                   ) -> tuple[pd.DataFrame, dict[str, float]]:
+                   ) -> tuple[pd.DataFrame, dict[str, float], np.ndarray, np.ndarray]:
+    """The pull requests and the rework ceiling; per issue, whether a merged PR needed rework and its
+    PRs' commits (what the unified view's rework_indicator and total_commits hold)."""
     rng = ctx.rng("pull_requests")
     per_issue = rng.poisson(1.2, len(issues))
     issue_idx = np.repeat(np.arange(len(issues)), per_issue)
@@ -199,4 +220,6 @@ def _pull_requests(ctx: SimContext, issues: pd.DataFrame, users: pd.DataFrame
     kept = merged & in_window
     ceiling = {"rework_f1": signal.f1(rework[kept], probability[kept] > 0.5),
                "rework_positive_rate": float(rework[kept].mean()) if kept.any() else 0.0}
-    return prs[in_window].reset_index(drop=True), ceiling
+    issue_rework = np.bincount(issue_idx, weights=kept & rework, minlength=len(issues)) > 0
+    issue_commits = np.bincount(issue_idx, weights=np.where(in_window, commits, 0), minlength=len(issues))
+    return prs[in_window].reset_index(drop=True), ceiling, issue_rework, issue_commits.astype(np.int64)

@@ -1,4 +1,4 @@
-"""Marketplace: specialties, agents, customers, trials, tasks."""
+"""Marketplace: specialties, agents, customers, trials, tasks, with planted churn (``churn.py``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from faker import Faker
 
 from foundation.domain import INDUSTRIES
 from foundation.domain import TASK_STATUSES as DOMAIN_TASK_STATUSES
+from orchestration.simulator import churn
 from orchestration.simulator.context import SimContext
 
 SPECIALTIES = (
@@ -24,14 +25,19 @@ CHANNELS = np.array(["web", "api", "slack", "email"])
 LATE_ROOM_DAYS = 2.5
 
 
-def generate(ctx: SimContext) -> dict[str, pd.DataFrame]:
+def generate(ctx: SimContext) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
+    """The tables, and the churn ceiling (``churn.py``)."""
     specialties = _specialties(ctx)
     agents = _agents(ctx, specialties)
     customers = _customers(ctx)
-    tasks = _tasks(ctx, agents, customers)
-    trials = _trials(ctx, agents, customers)
+    tasks = _tasks(ctx, agents)
+    trials = _trials(ctx, agents)
+    ceilings = _assign_customers(ctx, customers, tasks, trials)
+    tasks = _plant_task_defects(ctx, tasks, n_agents=len(agents))
+    _plant_trial_defects(ctx, trials, n_customers=len(customers))
     _plant_dimension_defects(ctx, agents, n_specialties=len(specialties))
-    return {"specialties": specialties, "agents": agents, "customers": customers, "trials": trials, "tasks": tasks}
+    tables = {"specialties": specialties, "agents": agents, "customers": customers, "trials": trials, "tasks": tasks}
+    return tables, ceilings
 
 
 def _specialties(ctx: SimContext) -> pd.DataFrame:
@@ -74,8 +80,14 @@ def _customers(ctx: SimContext) -> pd.DataFrame:
     fake = Faker()
     fake.seed_instance(ctx.seed)
     n = ctx.scale.customers
-    signup = ctx.start - pd.to_timedelta(rng.integers(1, 400, n), unit="D")
+    # three in four signed up before the window, the others during it
+    before = rng.random(n) < 0.75
+    signup = pd.Series(ctx.start - pd.to_timedelta(rng.integers(1, 400, n), unit="D")).where(
+        before, ctx.start + pd.to_timedelta(rng.integers(0, ctx.days * 86_400, n), unit="s"))
     names = [fake.name() for _ in range(n)]
+    # 7% left before the window: no activity in it, churned between signup and the window's start
+    churned_before = (rng.random(n) >= 0.93) & before
+    left = signup + (ctx.start - signup) * rng.uniform(0.2, 0.9, n)
     return pd.DataFrame(
         {
             "id": np.arange(1, n + 1),
@@ -85,20 +97,20 @@ def _customers(ctx: SimContext) -> pd.DataFrame:
             "industry": rng.choice(INDUSTRIES, n),
             "signup_at": signup,
             "last_login_at": pd.NaT,
-            "status": np.where(rng.random(n) < 0.93, "active", "churned"),
+            "status": np.where(churned_before, "churned", "active"),
             "created_at": signup,
-            "updated_at": signup,
+            "updated_at": left.where(churned_before, signup),
         }
     )
 
 
-def _tasks(ctx: SimContext, agents: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+def _tasks(ctx: SimContext, agents: pd.DataFrame) -> pd.DataFrame:
+    """Tasks without their customer: ``_assign_customers`` picks it day by day."""
     rng = ctx.rng("tasks")
     created = ctx.event_times("tasks", ctx.scale.tasks_per_day)
     n = len(created)
     popularity = rng.lognormal(0.0, 1.0, len(agents))  # a few popular agents, a long tail
     agent_idx = rng.choice(len(agents), n, p=popularity / popularity.sum())
-    customer_idx = rng.integers(0, len(customers), n)
     status = rng.choice(TASK_STATUSES, n, p=[0.8, 0.08, 0.07, 0.05])
     done = status == "completed"
     quality = agents._quality.to_numpy()[agent_idx]
@@ -119,7 +131,7 @@ def _tasks(ctx: SimContext, agents: pd.DataFrame, customers: pd.DataFrame) -> pd
             "id": ids,
             "task_ref": [f"T-{i:09d}" for i in ids],
             "agent_id": pd.array(agents.id.to_numpy()[agent_idx], dtype="Int64"),
-            "customer_id": pd.array(customers.id.to_numpy()[customer_idx], dtype="Int64"),
+            "customer_id": pd.array(np.zeros(n, dtype=np.int64), dtype="Int64"),
             "status": status,
             "rating": rating,
             "revenue": revenue,
@@ -129,7 +141,43 @@ def _tasks(ctx: SimContext, agents: pd.DataFrame, customers: pd.DataFrame) -> pd
             "updated_at": completed_at.fillna(created),
         }
     )
-    return _plant_task_defects(ctx, tasks, n_agents=len(agents))
+    return tasks
+
+
+def _window_day(ctx: SimContext, timestamps: pd.Series) -> np.ndarray:
+    return ((timestamps - ctx.start).dt.total_seconds() // 86_400).to_numpy().astype(np.int64)
+
+
+def _assign_customers(ctx: SimContext, customers: pd.DataFrame, tasks: pd.DataFrame,
+                      trials: pd.DataFrame) -> dict[str, float]:
+    """Who did each task and trial, who churned and when (``churn.py``); returns the churn ceiling."""
+    trial_end = trials.trial_end
+    activity = churn.simulate_customer_activity(
+        ctx.rng("customers:activity"),
+        n_customers=len(customers),
+        days=ctx.days,
+        signup_day=_window_day(ctx, customers.signup_at),
+        churned_before=(customers.status == "churned").to_numpy(),
+        task_day=_window_day(ctx, tasks.created_at),
+        task_rating=tasks.rating.to_numpy(dtype=float),
+        trial_day=_window_day(ctx, trials.created_at),
+        trial_end_day=_window_day(ctx, trial_end),
+        trial_end_order=np.argsort(np.argsort(trial_end.to_numpy(), kind="stable"), kind="stable"),
+        trial_converted=trials.converted.to_numpy(),
+    )
+    ids = customers.id.to_numpy()
+    tasks["customer_id"] = pd.array(ids[activity.task_customer], dtype="Int64")
+    trials["customer_id"] = pd.array(ids[activity.trial_customer], dtype="Int64")
+    churn_day = activity.churn_day[activity.trial_customer]
+    # a customer who left before the trial ended did not convert
+    trials["converted"] = trials.converted & (churn_day > _window_day(ctx, trial_end))
+    churned = activity.churn_day < ctx.days
+    rng = ctx.rng("customers:churned_at")
+    at = ctx.start + pd.to_timedelta(np.where(churned, activity.churn_day, 0), unit="D") + pd.to_timedelta(
+        rng.integers(0, 86_400, len(customers)), unit="s")
+    customers.loc[churned, "status"] = "churned"
+    customers.loc[churned, "updated_at"] = at[churned]
+    return activity.ceilings
 
 
 def _plant_task_defects(ctx: SimContext, tasks: pd.DataFrame, n_agents: int) -> pd.DataFrame:
@@ -166,7 +214,8 @@ def _plant_task_defects(ctx: SimContext, tasks: pd.DataFrame, n_agents: int) -> 
     return pd.concat([tasks, dupes], ignore_index=True)
 
 
-def _trials(ctx: SimContext, agents: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+def _trials(ctx: SimContext, agents: pd.DataFrame) -> pd.DataFrame:
+    """Trials without their customer: ``_assign_customers`` picks it day by day."""
     rng = ctx.rng("trials")
     created = ctx.event_times("trials", ctx.scale.trials_per_day)
     n = len(created)
@@ -178,7 +227,7 @@ def _trials(ctx: SimContext, agents: pd.DataFrame, customers: pd.DataFrame) -> p
     trials = pd.DataFrame(
         {
             "id": np.arange(1, n + 1),
-            "customer_id": pd.array(customers.id.to_numpy()[rng.integers(0, len(customers), n)], dtype="Int64"),
+            "customer_id": pd.array(np.zeros(n, dtype=np.int64), dtype="Int64"),
             "agent_id": pd.array(agents.id.to_numpy()[agent_idx], dtype="Int64"),
             "trial_start": created,
             "trial_end": trial_end,
@@ -187,13 +236,18 @@ def _trials(ctx: SimContext, agents: pd.DataFrame, customers: pd.DataFrame) -> p
             "updated_at": created,
         }
     )
+    return trials
+
+
+def _plant_trial_defects(ctx: SimContext, trials: pd.DataFrame, n_customers: int) -> None:
+    rng = ctx.rng("trials:defects")
+    n = len(trials)
     rows = ctx.sample_rows("trials", n, "trial_end_before_start")
     trials.loc[rows, "trial_end"] = trials.trial_start.iloc[rows] - pd.to_timedelta(
         rng.integers(0, 3, len(rows)), unit="D"
     )
     rows = ctx.sample_rows("trials", n, "orphan_foreign_key")
-    trials.loc[rows, "customer_id"] = len(customers) + 5000 + np.arange(len(rows))
-    return trials
+    trials.loc[rows, "customer_id"] = n_customers + 5000 + np.arange(len(rows))
 
 
 def _plant_dimension_defects(ctx: SimContext, agents: pd.DataFrame, n_specialties: int) -> None:

@@ -12,6 +12,10 @@ noise of known size, so the best achievable test metric is known:
   - 0.9*has_tests - 0.35*author_tenure_years + 0.08*commit_count)``; the label is
   drawn from P; ceiling F1 = F1 of the Bayes classifier ``P > 0.5``.
 
+Churn (``churn.py``, ceiling ``churn_auc``), the unified model (``engineering.unified_ceiling``,
+``unified_r2``) and the anomaly detector's planted set (``ml/models/planted_anomalies.py``) are
+documented where they are made.
+
 Ceilings are computed on the generated rows (``ceilings()``) so a test can compare
 a model's metric with the best any model could do on the same data.
 """

@@ -1,6 +1,7 @@
-"""ML asset fixtures: the engineering tables at scale "small" in scratch databases, features by dbt.
+"""ML asset fixtures: the engineering and marketplace tables at scale "small" in scratch databases,
+features by dbt.
 
-The simulator's engineering tables go into a scratch app database, the raw layer's
+The simulator's engineering and marketplace tables go into a scratch app database, the raw layer's
 extraction copies them into a scratch warehouse, and the marts' own dbt project builds
 ``+ml_features`` there (plain dbt CLI, own target folder). The models are then trained
 once per session through Dagster and shared by the tests, which must therefore only
@@ -32,7 +33,7 @@ from orchestration.defs.ml.checks import ml_checks
 from orchestration.lib.dbt_env import dbt_environment
 from orchestration.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from orchestration.lib.resources import PostgresResource
-from orchestration.simulator import engineering
+from orchestration.simulator import engineering, marketplace
 from orchestration.simulator.context import SimContext
 from orchestration.simulator.defects import defect_rates
 from orchestration.simulator.load import copy_frame
@@ -80,8 +81,8 @@ def run_dbt(warehouse_dsn: str, work_dir: Path, command: str, select: str) -> st
 
 
 def build_ml_features(warehouse_dsn: str, work_dir: Path) -> None:
-    """`dbt run --select +ml_features` against ``warehouse_dsn``."""
-    run_dbt(warehouse_dsn, work_dir, "run", "+ml_features")
+    """`dbt run --select +ml_features +customer_churn_features` against ``warehouse_dsn``."""
+    run_dbt(warehouse_dsn, work_dir, "run", "+ml_features +customer_churn_features")
 
 
 @pytest.fixture(scope="session")
@@ -89,13 +90,17 @@ def ml_warehouse(platform: Settings, scratch_database: Callable[[str], str],
                  tmp_path_factory: pytest.TempPathFactory) -> MLWarehouse:
     app_dsn, warehouse_dsn = scratch_database("ml_assets_app"), scratch_database("ml_assets_warehouse")
     upgrade(app_dsn)
-    # The engineering generator alone: its random streams are named, so its rows (and
-    # ceilings) are exactly those of a full `simulate(seed=7, scale="small", days=90)`.
+    # The engineering and marketplace generators alone: their random streams are named, so their
+    # rows (and ceilings) are exactly those of a full `simulate(seed=7, scale="small", days=90)`.
     context = SimContext(seed=SEED, scale=get_scale(SCALE), days=DAYS, end_date=platform_today(),
                          rates=defect_rates(None))
     tables, ceilings = engineering.generate(context)
+    market, churn_ceilings = marketplace.generate(context)
+    tables.update(market)
+    ceilings.update(churn_ceilings)
     with psycopg.connect(app_dsn) as conn:
-        for name in ("teams", "users", "issuetypes", "statuses", "issues", "repositories", "pull_requests"):
+        for name in ("teams", "users", "issuetypes", "statuses", "issues", "repositories", "pull_requests",
+                     "specialties", "agents", "customers", "trials", "tasks"):
             copy_frame(conn, name, tables[name])
     for name in tables:
         extract_table(SOURCE_TABLES_BY_NAME[name], app_dsn, warehouse_dsn)

@@ -110,7 +110,8 @@ def test_sensor_skips_fresh_models_with_reasons(trained: dg.ExecuteInProcessResu
     assert result.skip_message == (
         "trajectory: 0 new records < 100, trained 0 days ago < 30; "
         "complexity: 0 new records < 200, trained 0 days ago < 14; "
-        "rework: 0 new records < 50, trained 0 days ago < 21"
+        "rework: 0 new records < 50, trained 0 days ago < 21; "
+        "churn: 0 new records < 5000, trained 0 days ago < 14"
     )
 
 

@@ -20,10 +20,10 @@ from dagster import (
     instance_for_test,
 )
 from dagster._core.storage.tags import RUN_KEY_TAG
-from orchestration.cli.sensor_runs import provision_via_sensor
 
 from agents.provisioning import insert_request
 from agents.testing.fixture_sites import FixtureSites
+from orchestration.cli.sensor_runs import provision_via_sensor
 from orchestration.db.migrate import upgrade
 from orchestration.defs.provisioning.sensors import CONCURRENCY_TAG, provisioning_requests_sensor
 from orchestration.lib.resources import (

@@ -79,7 +79,7 @@ def build_export_asset(spec: ExportSpec) -> AssetsDefinition:
                      f"with marts.{spec.name}."),
         partitions_def=daily_partitions,
         backfill_policy=BackfillPolicy.single_run(),
-        deps=[AssetKey(spec.mart_path)],
+        deps=[AssetKey(spec.mart_path)] + ([AssetKey(spec.enrichment.asset_path)] if spec.enrichment else []),
         kinds={"bigquery"},
         # Quota and backend errors deserve another try; schema and reconciliation failures do not.
         retry_policy=RetryPolicy(max_retries=2, delay=60, backoff=Backoff.EXPONENTIAL),

@@ -2,11 +2,13 @@
 
     ml_features/* ──► ml/<model>_model ──► ml/<score table> ──► ml/anomaly_detector
                                      (each logs to ml.ml_prediction_log)
+    marts/customer_churn_features ──► ml/churn_model ──► ml/churn_scores ──► ml/churn_risk_customers
 """
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
 import logging
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -24,15 +26,21 @@ from pydantic import Field
 
 from ml.models.anomaly import SEVERITIES, ensure_monitoring_views, score_unscored_predictions
 from ml.models.predictions import (
+    AT_RISK_THRESHOLD,
+    CHURN_RISK_TABLE,
+    CHURN_SCORES,
     EPIC_COMPLETION,
     PR_REWORK,
     SCORE_TABLES,
     STORY_POINTS,
     UNIFIED_ISSUES,
+    NoChurnFeatures,
     ScoreTable,
     ScoringResult,
+    check_churn_feature_day,
     score,
     value_counts,
+    write_churn_risk_customers,
 )
 from ml.models.specs import ANOMALY, GROUP, MODELS, ModelSpec
 from ml.models.training import TrainingDataMissing, TrainingOutcome, load_ceilings, train_model
@@ -99,6 +107,12 @@ def _score_metadata(result: ScoringResult) -> dict[str, Any]:
         metadata["mean_predicted_lead_time_days"] = MetadataValue.float(float(rows["predicted_lead_time_days"].mean()))
         metadata["mean_predicted_story_points"] = MetadataValue.float(float(rows["predicted_story_points"].mean()))
         metadata["mean_rework_score"] = MetadataValue.float(float(rows["rework_score"].mean()))
+    if result.table is CHURN_SCORES and len(rows):
+        metadata["feature_day"] = MetadataValue.text(str(rows["feature_day"].iloc[0]))
+        metadata["score_status"] = MetadataValue.json(rows["score_status"].value_counts().to_dict())
+        metadata["risk_levels"] = MetadataValue.json(value_counts(rows["risk_level"].dropna(), ("high", "medium", "low")))
+        metadata[f"at_risk_customers_above_{AT_RISK_THRESHOLD}"] = MetadataValue.int(
+            int((rows["churn_probability"].fillna(0) > AT_RISK_THRESHOLD).sum()))
     if len(rows):
         metadata["preview"] = MetadataValue.md(_markdown(rows.head(5).drop(columns=["predicted_at"])))
     return metadata
@@ -161,6 +175,55 @@ def anomaly_detector(context: AssetExecutionContext, config: ModelTrainingConfig
     return MaterializeResult(metadata=metadata)
 
 
+class ChurnScoringConfig(Config):
+    feature_day: str = Field(default="", description="Feature day to score (YYYY-MM-DD); default: the latest "
+                             "day of marts.customer_churn_features. A day without rows fails the run.")
+
+
+@asset(
+    key=AssetKey(CHURN_SCORES.asset_path),
+    group_name=GROUP,
+    deps=[AssetKey(k) for k in CHURN_SCORES.upstream],
+    description=f"`{CHURN_SCORES.qualified}`: per customer of the latest churn feature day, {CHURN_SCORES.spec.project}'s "
+    "churn_probability (seed 000), or why there is none (score_status: no_history, missing_feature:<column>); "
+    "replaced as a whole each run, every score appended to `ml.ml_prediction_log`.",
+    kinds={"postgres"},
+)
+def churn_scores(context: AssetExecutionContext, config: ChurnScoringConfig, warehouse_db: PostgresResource,
+                 replica_db: PostgresResource) -> MaterializeResult:
+    requested = date.fromisoformat(config.feature_day) if config.feature_day else None
+    try:
+        day = check_churn_feature_day(replica_db.dsn, requested)
+    except NoChurnFeatures as exc:
+        raise Failure(description=str(exc), allow_retries=False) from exc
+    with postgresml(warehouse_db, replica_db) as ml:
+        result = score(ml, CHURN_SCORES, replica_db.dsn, {"feature_day": day})
+    context.log.info("%s: %d customers of %s by model %s", CHURN_SCORES.qualified, len(result.rows), day,
+                     result.model_id)
+    return MaterializeResult(metadata=_score_metadata(result))
+
+
+@asset(
+    key=AssetKey(("ml", "churn_risk_customers")),
+    group_name=GROUP,
+    deps=[AssetKey(CHURN_SCORES.asset_path), AssetKey(("staging", "stg_marketplace__customers"))],
+    description=f"`{CHURN_RISK_TABLE}`: seed 000's at-risk list, the customers whose churn_probability exceeds "
+    f"{AT_RISK_THRESHOLD}, riskiest first, with their name, company, industry and churn features.",
+    kinds={"postgres"},
+)
+def churn_risk_customers(context: AssetExecutionContext, warehouse_db: PostgresResource) -> MaterializeResult:
+    with warehouse_db.connect(autocommit=True) as conn:
+        rows = write_churn_risk_customers(conn)
+    context.log.info("%s: %d customers above %s", CHURN_RISK_TABLE, len(rows), AT_RISK_THRESHOLD)
+    metadata: dict[str, Any] = {"dagster/row_count": MetadataValue.int(len(rows)),
+                                "table": MetadataValue.text(CHURN_RISK_TABLE),
+                                "threshold": MetadataValue.float(AT_RISK_THRESHOLD)}
+    if len(rows):
+        metadata["preview"] = MetadataValue.md(_markdown(rows.head(10)[
+            ["customer_id", "customer_name", "company", "churn_probability", "days_inactive", "trial_outcome"]]))
+    return MaterializeResult(metadata=metadata)
+
+
 model_assets = [build_model_asset(spec) for spec in MODELS]
-score_assets = [build_score_asset(table) for table in SCORE_TABLES]
-ml_assets = [*model_assets, *score_assets, anomaly_detector]
+score_assets = [build_score_asset(table) for table in SCORE_TABLES if table is not CHURN_SCORES]
+ml_assets = [*model_assets, *score_assets, churn_scores, churn_risk_customers, anomaly_detector]

@@ -3,7 +3,8 @@
 On each model asset (blocking, so a broken model never feeds the score tables):
 ``predicts_on_sample`` and ``metric_above_floor``. On each score table (warning):
 ``prediction_drift`` of the batch just logged against the training distribution.
-The anomaly detector gets ``predicts_on_sample`` and a bound on its anomaly rate.
+The anomaly detector gets ``predicts_on_sample``, a bound on its anomaly rate and its
+recall and precision on the planted anomalies (``ml/models/planted_anomalies.py``).
 """
 
 # No `from __future__ import annotations`: Dagster inspects resource annotations at runtime.
@@ -19,6 +20,7 @@ from dagster import (
 
 from ml import NoDeploymentError
 from ml.models.health import MEAN_SHIFT_BOUND, PSI_BOUND, predict_sample, prediction_drift
+from ml.models.planted_anomalies import PRECISION_TARGET, RECALL_TARGET, evaluate_detector
 from ml.models.predictions import SCORE_TABLES, ScoreTable
 from ml.models.specs import ALL_MODELS, ANOMALY, ModelSpec
 from ml.models.training import finite_number
@@ -100,6 +102,35 @@ def anomaly_rate_within_bound(warehouse_db: PostgresResource, replica_db: Postgr
     )
 
 
+@asset_check(asset=AssetKey(ANOMALY.asset_path), name="detects_planted_anomalies",
+             description=f"Recall and precision of the deployed detector on labelled anomalies planted in the "
+             f"prediction log (bursts of extreme predictions, drifted inputs, a stuck model) and rolled back: "
+             f"recall >= {RECALL_TARGET} at precision >= {PRECISION_TARGET}.")
+def detects_planted_anomalies(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
+    with postgresml(warehouse_db, replica_db) as ml:
+        try:
+            evaluation = evaluate_detector(ml)
+        except NoDeploymentError:
+            return _no_model(ANOMALY)
+    return AssetCheckResult(
+        passed=evaluation.meets_targets,
+        severity=AssetCheckSeverity.WARN,
+        description=None if evaluation.meets_targets else (
+            f"recall {evaluation.recall:.2f} (target {RECALL_TARGET}), precision {evaluation.precision:.2f} "
+            f"(target {PRECISION_TARGET}) on {evaluation.planted} planted anomalies"),
+        metadata={
+            "recall": MetadataValue.float(evaluation.recall),
+            "precision": MetadataValue.float(evaluation.precision),
+            "planted": MetadataValue.int(evaluation.planted),
+            "flagged_planted": MetadataValue.int(evaluation.flagged_planted),
+            "flagged_normal": MetadataValue.int(evaluation.flagged_normal),
+            "normal": MetadataValue.int(evaluation.normal),
+            "recall_by_kind": MetadataValue.json({k: f"{flagged}/{planted}" for k, (flagged, planted)
+                                                  in evaluation.by_kind.items()}),
+        },
+    )
+
+
 def build_drift_check(table: ScoreTable) -> AssetChecksDefinition:
     spec = table.spec
 
@@ -147,5 +178,6 @@ def build_model_checks(spec: ModelSpec) -> list[AssetChecksDefinition]:
 ml_checks = [
     *(check for spec in ALL_MODELS for check in build_model_checks(spec)),
     anomaly_rate_within_bound,
+    detects_planted_anomalies,
     *(build_drift_check(table) for table in SCORE_TABLES),
 ]

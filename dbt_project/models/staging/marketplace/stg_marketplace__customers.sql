@@ -12,6 +12,8 @@ renamed as (
         signup_at,
         last_login_at,
         status,
+        -- the app sets status 'churned' when a customer leaves; updated_at is when
+        case when status = 'churned' then updated_at end as churned_at,
         created_at,
         updated_at
     from source
