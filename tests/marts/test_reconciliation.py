@@ -58,3 +58,14 @@ def test_reconciliation_checks_are_blocking_and_partitioned_per_daily_mart() -> 
 def test_the_lookback_is_the_marts_own() -> None:
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     assert project["vars"]["task_completion_lookback_days"] == TASK_COMPLETION_LOOKBACK_DAYS
+
+
+def test_the_daily_pipeline_runs_the_checks_with_each_partition() -> None:
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def("daily_pipeline_job")
+    keys = {dg.AssetCheckKey(dg.AssetKey(["marts", m]), RECONCILIATION_CHECK) for m in RECONCILED_MARTS}
+    assert keys <= set(job.asset_layer.asset_graph.asset_check_keys)
+    assert job.partitions_def is not None
