@@ -9,6 +9,8 @@
    holding the explicit schema, refuses it with its own message.
 3. Meanwhile, on another thread, the dataset and table are ensured and the rows BigQuery
    holds for the day are counted (``inspect_day``).
+   A NaN or ±Infinity in any numeric column of the day fails the export before anything is
+   written (``refuse_non_finite``), naming the column and the day.
 4. The Parquet file goes through ``datamove.bigquery.replace_day_partition``: a day
    BigQuery does not hold yet is appended by one (atomic) load job; a day it holds is
    replaced through a staging table and one DELETE + INSERT transaction. Either way the
@@ -65,6 +67,8 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "BOOLEAN": pa.bool_(),
 }
 _NUMERIC_PG = ("numeric", "decimal")
+# PostgreSQL types that hold NaN (and ±Infinity); BigQuery must never receive one.
+_NON_FINITE_PG = ("numeric", "decimal", "real", "double precision")
 # BigQuery errors worth another attempt: quota and rate limits, transient backend errors.
 _TRANSIENT_TYPES = (TooManyRequests, ServiceUnavailable, InternalServerError, GatewayTimeout)
 _TRANSIENT_REASONS = ("quotaExceeded", "rateLimitExceeded", "backendError", "Quota exceeded", "Exceeded rate limits")
@@ -150,6 +154,23 @@ def _to_schema(batch: pa.RecordBatch, spec: ExportSpec, schema: pa.Schema) -> pa
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
+def refuse_non_finite(cursor: Any, spec: ExportSpec, relation: str, columns: dict[str, str], day: date) -> None:
+    """Fail, naming column and day, when the mart's day holds NaN or ±Infinity: nothing is loaded, so
+    BigQuery keeps what it held for the day. (Equality, not a range: PostgreSQL sorts NaN above every
+    number, and round(NaN) is NaN, so no other step would stop it.)"""
+    checked = [f.name for f in spec.schema if columns[f.name].split("(")[0] in _NON_FINITE_PG]
+    if not checked:
+        return
+    counts = ", ".join(f"count(*) FILTER (WHERE {_quote(c)} IN ('NaN', 'Infinity', '-Infinity'))" for c in checked)
+    cursor.execute(f"SELECT {counts} FROM {relation} "  # noqa: S608 - catalog-checked names
+                   f"WHERE {_quote(PARTITION_FIELD)} = DATE '{day.isoformat()}'")
+    found = {c: int(n) for c, n in zip(checked, cursor.fetchone(), strict=True) if n}
+    if found:
+        raise ExportError(f"{relation} for {day} holds non-finite values (NaN or Infinity) in "
+                          + ", ".join(f"column {c} ({n} row(s))" for c, n in found.items())
+                          + f"; nothing was loaded, {spec.name} keeps its previous rows for {day}")
+
+
 def arrow_schema(spec: ExportSpec) -> pa.Schema:
     return pa.schema([pa.field(f.name, _ARROW_TYPES[f.field_type], f.mode != "REQUIRED") for f in spec.schema])
 
@@ -184,6 +205,7 @@ def read_mart_day(spec: ExportSpec, read_dsn: str, relation: str, day: date, pat
         missing = [f.name for f in spec.schema if f.name not in columns]
         if missing:
             raise ExportError(f"mart {relation} lacks column(s) {missing} of the BigQuery schema of {spec.name}")
+        refuse_non_finite(cursor, spec, relation, columns, day)
         expressions = [_select_expression(f, columns[f.name]) for f in spec.schema]
         checksum_sql = _select_expression(checksum_field, columns[spec.checksum_column]).rsplit(" AS ", 1)[0]
         where = f"{_quote(PARTITION_FIELD)} = DATE '{day.isoformat()}'"

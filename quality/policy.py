@@ -33,6 +33,15 @@ RULE_POLICY: dict[str, RulePolicy] = {
     "greater_than": RulePolicy(quarantine=True, blocking=True),
     "not_future": RulePolicy(quarantine=True, blocking=True),
     "valid_json": RulePolicy(quarantine=True, blocking=True),
+    # NaN / ±Infinity in any numeric column: one such value turns a whole day's sums into NaN
+    "finite": RulePolicy(quarantine=True, blocking=True),
+    # a declared natural order of two timestamps of the row (NATURAL_ORDERS in quality/rules.py)
+    "not_before": RulePolicy(quarantine=True, blocking=True),
+    # a JSON payload that parses but does not have the shape the app writes
+    "json_shape": RulePolicy(quarantine=True, blocking=True),
+    # No silent cascade: a fact whose parent dimension row is quarantined is quarantined with it
+    # (reason <column>_parent_quarantined), never dropped by a mart's inner join without a trace.
+    "parent_quarantined": RulePolicy(quarantine=True, blocking=True),
     # a natural key re-sent by a client retry: the superseded versions are quarantined
     "unique_latest": RulePolicy(quarantine=True, blocking=True),
     # a primary-key duplicate is an extraction fault, not a bad row: block, never guess
@@ -73,6 +82,11 @@ DAILY_FRESHNESS = timedelta(hours=26)  # batch tables: the 02:00 run plus slack
 LATE_ARRIVAL_GRACE = timedelta(days=1)
 # Clock skew tolerated before a timestamp counts as "in the future".
 FUTURE_SKEW = timedelta(minutes=5)
+
+# Marts reconciled to raw (quality/reconcile.py): counts and token sums must be equal; money may
+# differ by the marts' rounding of each row (numeric(16, 8) per aggregated row, numeric(14, 6) for
+# agent_metrics_daily), at most this much per mart row.
+RECONCILIATION_ROUNDING_PER_ROW = 0.000001
 
 # Sample values fetched for a failing rule (never for a passing one: that would cost a scan).
 SAMPLE_VALUES = 3

@@ -30,6 +30,7 @@ from foundation.catalog import (
 from foundation.connections import CLOCK_SQL, pin_clock
 from quality.rules import QUARANTINE_SCHEMA, RAW_SUITES, Rule, TableSuite, ident, literal
 from quality.warehouse import (
+    columns_of,
     ensure_quality_objects,
     ensure_quarantine_table,
     missing_references,
@@ -74,10 +75,10 @@ def applicable_rules(conn: psycopg.Connection, suite: TableSuite) -> tuple[list[
 def quarantine_window(conn: psycopg.Connection, table: str, start: date | None, end: date | None
                       ) -> QuarantineResult:
     """Re-apply the quarantine rules to a window of ``raw.<table>`` (inside the caller's transaction)."""
-    suite = RAW_SUITES[table]
     ensure_quality_objects(conn)
     pin_clock(conn)
     columns = ensure_quarantine_table(conn, table)
+    suite = RAW_SUITES[table].bind(columns_of(conn, RAW_SCHEMA, table))
     rules, skipped = applicable_rules(conn, suite)
     raw, quarantine = ident(RAW_SCHEMA, table), ident(QUARANTINE_SCHEMA, table)
     where = window_filter(PARTITION_DATE_COLUMN, start, end) if suite.partitioned else "TRUE"
@@ -112,12 +113,57 @@ def quarantine_window(conn: psycopg.Connection, table: str, start: date | None, 
     return QuarantineResult(table, loaded, raw_rows, quarantined, by_rule, skipped)
 
 
+def children_of(parent: str) -> list[tuple[str, Rule]]:
+    """(child table, its parent_quarantined rule) for every table whose rows refer to ``parent``."""
+    return [(name, rule) for name, suite in RAW_SUITES.items() for rule in suite.rules
+            if rule.kind == "parent_quarantined" and rule.params["ref_table"] == parent]
+
+
+def cascade_parent_quarantine(conn: psycopg.Connection, parent: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Make the children in raw follow their parents (inside the caller's transaction).
+
+    A child row loaded before its parent went to quarantine is moved to quarantine with the
+    reason ``<column>_parent_quarantined``; a child held only for a parent that is back in raw is
+    released (re-validated against every rule first). Grandchildren follow in turn. Returns
+    (rows moved to quarantine, rows released) per child table."""
+    moved: dict[str, int] = {}
+    released: dict[str, int] = {}
+    for child, rule in children_of(parent):
+        if not relation_exists(conn, RAW_SCHEMA, child) or missing_references(conn, rule):
+            continue
+        # the child's load lock, as its own load and a release take it: parent before child, always
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{RAW_SCHEMA}.{child}",))
+        columns = ", ".join(ident(c) for c in ensure_quarantine_table(conn, child))
+        count = conn.execute(f"""
+            WITH moved AS (
+                DELETE FROM {ident(RAW_SCHEMA, child)} AS t WHERE {rule.violation_sql('t', RAW_SUITES[child])}
+                RETURNING t.*
+            )
+            INSERT INTO {ident(QUARANTINE_SCHEMA, child)} ({columns}, _rules)
+            SELECT {columns}, ARRAY[{literal(rule.name)}]::text[] FROM moved
+        """).rowcount  # noqa: S608 - own identifiers and predicates
+        back = release(conn, child, rule=rule.name).released
+        if count:
+            moved[child] = moved.get(child, 0) + count
+            log.warning("raw/%s: %d rows follow their quarantined %s rows into quarantine (%s)",
+                        child, count, parent, rule.name)
+        if back:
+            released[child] = released.get(child, 0) + back
+        if count or back:
+            deeper_moved, deeper_released = cascade_parent_quarantine(conn, child)
+            for target, source in ((moved, deeper_moved), (released, deeper_released)):
+                for name, rows in source.items():
+                    target[name] = target.get(name, 0) + rows
+    return moved, released
+
+
 def quarantine_after_load(conn: psycopg.Connection, table: SourceTable, window: Window | None) -> dict[str, object]:
-    """The raw layer's after-load hook: quarantine the window, return materialization metadata."""
+    """The raw layer's after-load hook: quarantine the window, let children follow, return metadata."""
     if table.name not in RAW_SUITES:
         return {}
     start, end = (window.start, window.end) if window is not None else (None, None)
     result = quarantine_window(conn, table.name, start, end)
+    cascaded, released = cascade_parent_quarantine(conn, table.name)
     if result.quarantined_rows:
         log.warning("raw/%s: %d of %d rows quarantined %s", table.name, result.quarantined_rows,
                     result.loaded_rows, result.by_rule)
@@ -130,6 +176,10 @@ def quarantine_after_load(conn: psycopg.Connection, table: SourceTable, window: 
     }
     if result.skipped_rules:
         metadata["quarantine_rules_skipped"] = result.skipped_rules
+    if cascaded:
+        metadata["children_quarantined_with_parent"] = cascaded
+    if released:
+        metadata["children_released_with_parent"] = released
     if window is None or (window.end - window.start).days == 1:
         metadata["dagster/row_count"] = result.raw_rows
     return metadata
@@ -185,6 +235,7 @@ def release(conn: psycopg.Connection, table: str, rule: str | None = None, ids: 
     # the same lock as the raw load: a release never interleaves with a reload of the table
     conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{RAW_SCHEMA}.{table}",))
     columns = ensure_quarantine_table(conn, table)
+    suite = suite.bind(columns_of(conn, RAW_SCHEMA, table))
     rules, _ = applicable_rules(conn, suite)
     checks = [(r.name, r.violation_sql("q", suite)) for r in rules if not r.windowed] + _still_duplicate(suite, "q")
     still = ("array_remove(ARRAY[" + ", ".join(f"CASE WHEN {sql} THEN {literal(name)} END" for name, sql in checks)

@@ -12,8 +12,8 @@ What a rule's failure does (quarantine, block, warn) is decided in ``quality/pol
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,11 +21,21 @@ from foundation.catalog import PARTITION_DATE_COLUMN, RAW_SCHEMA, SOURCE_TABLES,
 from foundation.connections import CLOCK_SQL
 from foundation.domain import AGENT_PRICE_RANGE, INDUSTRIES, RATING_RANGE, TASK_STATUSES
 from quality import policy
+from quality.payloads import payload_schema, schema_files, shape_sql
 
 QUARANTINE_SCHEMA = "quarantine"
 # Rule kinds validated through a computed column of the batch view (see Rule.computed_column).
-COMPUTED_KINDS = ("references", "valid_json", "late_arriving", "greater_than")
+COMPUTED_KINDS = ("references", "valid_json", "late_arriving", "greater_than", "not_before", "finite",
+                  "json_shape", "parent_quarantined")
 QUALITY_SCHEMA = "quality"
+# Column types that can hold NaN (numeric and the float types) or ±Infinity (PostgreSQL >= 14).
+NON_FINITE_TYPES = ("numeric", "decimal", "real", "double precision", "float4", "float8")
+NON_FINITE_VALUES = "('NaN', 'Infinity', '-Infinity')"
+
+
+def can_be_non_finite(pg_type: str) -> bool:
+    """Whether a column of this type (``format_type`` text, e.g. ``numeric(12,2)``) can hold NaN or ±Infinity."""
+    return pg_type.split("(")[0].strip() in NON_FINITE_TYPES
 
 
 def ident(*parts: str) -> str:
@@ -65,14 +75,35 @@ class Rule:
 
     def computed_value_sql(self, suite: TableSuite) -> str:
         """The computed column's value: what makes the row bad (shown as the sample value)."""
+        if self.kind == "finite":
+            # which columns are not finite, e.g. "revenue=NaN"
+            shown = "concat_ws(', ', " + ", ".join(
+                f"CASE WHEN {ident(c)} IN {NON_FINITE_VALUES} THEN {literal(c + '=')} || {ident(c)}::text END"
+                for c in self.columns) + ")" if self.columns else "NULL::text"
+            return f"CASE WHEN {self.violation_sql(None, suite)} THEN {shown} END"
         col = ident(self.column)
-        if self.kind == "valid_json":
-            shown = f"left({col}, 80)"
+        if self.kind in ("valid_json", "json_shape"):
+            shown = f"left({col}::text, 80)"
         elif self.kind == "greater_than":
             shown = f"{col}::text || ' <= ' || {ident(self.columns[1])}::text"
+        elif self.kind == "not_before":
+            shown = f"{col}::text || ' < ' || {ident(self.columns[1])}::text"
         else:
             shown = f"{col}::text"
         return f"CASE WHEN {self.violation_sql(None, suite)} THEN {shown} END"
+
+    @property
+    def bound(self) -> bool:
+        """A ``finite`` rule covers the columns of the relation it is bound to (``TableSuite.bind``)."""
+        return self.kind != "finite" or bool(self.params.get("bound"))
+
+    def bind(self, column_types: Mapping[str, str]) -> Rule:
+        """This rule for a relation with these columns (name -> ``format_type``): ``finite`` rules
+        take every column that can hold a non-finite value, so no numeric column is forgotten."""
+        if self.kind != "finite":
+            return self
+        columns = tuple(c for c, kind in column_types.items() if can_be_non_finite(kind))
+        return replace(self, columns=columns, params={**self.params, "bound": True})
 
     @property
     def windowed(self) -> bool:
@@ -88,6 +119,26 @@ class Rule:
         """A predicate over ``alias`` (None: unqualified columns) true when the row breaks the rule."""
         prefix = f"{alias}." if alias else ""
         col = f"{prefix}{ident(self.column)}" if self.columns else ""
+        if self.kind == "finite":
+            if not self.bound:
+                raise ValueError(f"rule {self.name} covers the relation's numeric columns: bind the suite first")
+            # equality, never a range: PostgreSQL sorts NaN above every number, so NaN >= 0 holds
+            return "(" + " OR ".join(f"{prefix}{ident(c)} IN {NON_FINITE_VALUES}" for c in self.columns) + ")" \
+                if self.columns else "FALSE"
+        if self.kind == "not_before":
+            return f"{col} < {prefix}{ident(self.columns[1])}"
+        if self.kind == "json_shape":
+            valid = shape_sql(self.params["schema"], "v.doc")
+            doc = f"{col}::jsonb" if self.params.get("jsonb") else \
+                f"(CASE WHEN {ident(QUALITY_SCHEMA, 'is_valid_json')}({col}) THEN {col}::jsonb END)"
+            # malformed JSON is valid_json's violation; the shape judges documents only
+            return f"(SELECT v.doc IS NOT NULL AND NOT {valid} FROM (SELECT {doc} AS doc) AS v)"  # noqa: S608
+        if self.kind == "parent_quarantined":
+            raw_ref, quarantine_ref = ident(RAW_SCHEMA, self.params["ref_table"]), \
+                ident(QUARANTINE_SCHEMA, self.params["ref_table"])
+            ref = ident(self.params["ref_column"])
+            return (f"({col} IS NOT NULL AND {col} NOT IN (SELECT p.{ref} FROM {raw_ref} AS p "  # noqa: S608
+                    f"WHERE p.{ref} IS NOT NULL) AND {col} IN (SELECT q.{ref} FROM {quarantine_ref} AS q))")
         if self.kind == "not_null":
             return f"{col} IS NULL"
         if self.kind == "between":
@@ -184,6 +235,10 @@ class TableSuite:
     def suite_name(self) -> str:
         return f"{self.schema}.{self.name}"
 
+    def bind(self, column_types: Mapping[str, str]) -> TableSuite:
+        """The suite with its column-generated rules (``finite``) bound to the relation's columns."""
+        return replace(self, rules=tuple(rule.bind(column_types) for rule in self.rules))
+
     def quarantine_rules(self) -> list[Rule]:
         return [r for r in self.rules if r.row_level and policy.policy_for(self.schema, self.name, r.name, r.kind).quarantine]
 
@@ -234,6 +289,36 @@ def after(later: str, earlier: str, defect: str | None = None) -> Rule:
                 description=f"{later} > {earlier}", defect=defect)
 
 
+def not_before(later: str, earlier: str, defect: str | None = "impossible_order") -> Rule:
+    return Rule(f"{later}_not_before_{earlier}", "not_before", "consistency", (later, earlier),
+                description=f"{later} >= {earlier}", defect=defect)
+
+
+def finite() -> Rule:
+    """Every numeric column of the relation holds a finite number (no NaN, no ±Infinity).
+
+    The columns are the relation's own, read from the catalog when the suite is bound, so a
+    column added later is covered without touching this file."""
+    return Rule("numbers_finite", "finite", "accuracy", (),
+                description="every numeric column is finite (no NaN, Infinity or -Infinity)",
+                defect="non_finite_number")
+
+
+def json_shape(table: str, column: str, text: bool, defect: str | None = "payload_shape") -> Rule:
+    return Rule(f"{column}_shape", "json_shape", "accuracy", (column,),
+                {"schema": payload_schema(table, column), "jsonb": not text},
+                f"{column} matches quality/payload_schemas/{table}.{column}.json", defect)
+
+
+def parent_not_quarantined(column: str, table: str, ref_column: str = "id",
+                           defect: str | None = "parent_quarantined") -> Rule:
+    """The no-silent-cascade policy: a row whose parent sits in quarantine is quarantined too, with
+    this rule as its reason, instead of vanishing from the marts through an inner join."""
+    return Rule(f"{column}_parent_quarantined", "parent_quarantined", "consistency", (column,),
+                {"ref_table": table, "ref_column": ref_column},
+                f"the {table} row {column} refers to is not quarantined", defect)
+
+
 def not_future(*columns: str, defect: str | None = "future_timestamp") -> list[Rule]:
     return [Rule(f"{c}_not_future", "not_future", "accuracy", (c,), description=f"{c} is not in the future",
                  defect=defect) for c in columns]
@@ -273,6 +358,44 @@ def error_budget() -> Rule:
 
 # ---- the raw tables ------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Order:
+    """Two timestamps of one row with a natural order: ``later`` is never before ``earlier``."""
+
+    earlier: str
+    later: str
+    strict: bool = False  # ``later`` must be strictly after ``earlier``
+    defect: str | None = "impossible_order"
+
+    def rule(self) -> Rule:
+        return after(self.later, self.earlier, self.defect) if self.strict else \
+            not_before(self.later, self.earlier, self.defect)
+
+
+# Every pair of timestamps of a row with a natural order, declared once per table. A table with
+# two or more timestamp columns is either here or in UNORDERED_TIMESTAMPS with the reason
+# (tests/quality/test_new_rules.py reads the app's schema and holds the two to that).
+NATURAL_ORDERS: dict[str, tuple[Order, ...]] = {
+    "agents": (Order("created_at", "updated_at"),),
+    "customers": (Order("created_at", "updated_at"), Order("signup_at", "last_login_at")),
+    "trials": (Order("trial_start", "trial_end", strict=True, defect="trial_end_before_start"),
+               Order("created_at", "updated_at")),
+    "tasks": (Order("created_at", "completed_at"), Order("created_at", "updated_at"),
+              Order("completed_at", "updated_at")),
+    "agent_experiments": (Order("started_at", "ended_at", strict=True),),
+    "chat_sessions": (Order("started_at", "ended_at"), Order("started_at", "updated_at"),
+                      Order("ended_at", "updated_at")),
+    "issues": (Order("created", "work_first_started_at"), Order("work_first_started_at", "work_last_completed_at"),
+               Order("created", "updated_at")),
+    "pull_requests": (Order("created_at", "merged_at"), Order("created_at", "updated_at"),
+                      Order("merged_at", "updated_at")),
+}
+UNORDERED_TIMESTAMPS: dict[str, str] = {
+    "users": "hired_at is the only timestamp",
+    "provisioning_requests": ("created_at/updated_at come from the database's clock, started_at/finished_at "
+                              "from the run's: a pinned platform clock orders them arbitrarily"),
+}
+
 _SEVERITIES = ("low", "medium", "high", "critical")
 
 RAW_RULES: dict[str, list[Rule]] = {
@@ -281,13 +404,14 @@ RAW_RULES: dict[str, list[Rule]] = {
         unique("id"), *required("name", "specialty_id", "industry", "price", "status", defect="null_required"),
         in_set("industry", INDUSTRIES, "unknown_industry"), between("price", *AGENT_PRICE_RANGE, "price_out_of_range"),
         between("rating", *RATING_RANGE, "rating_out_of_range"), references("specialty_id", "specialties"),
-        *not_future("created_at", "updated_at"),
+        parent_not_quarantined("specialty_id", "specialties"), *not_future("created_at", "updated_at"),
     ],
     "customers": [unique("id"), *required("name", "email", "status"), *not_future("created_at", "signup_at")],
     "trials": [
         unique("id"), *required("customer_id", "agent_id", "trial_start", "trial_end"),
-        after("trial_end", "trial_start", "trial_end_before_start"),
-        references("customer_id", "customers"), references("agent_id", "agents"), *not_future("created_at"),
+        references("customer_id", "customers"), references("agent_id", "agents"),
+        parent_not_quarantined("customer_id", "customers"), parent_not_quarantined("agent_id", "agents"),
+        *not_future("created_at"),
     ],
     "tasks": [
         unique("id"), *required("task_ref", "agent_id", "customer_id", "status", defect="null_required"),
@@ -295,19 +419,20 @@ RAW_RULES: dict[str, list[Rule]] = {
         between("rating", *RATING_RANGE, "rating_out_of_range"), between("revenue", 0, None, "negative_revenue"),
         in_set("status", TASK_STATUSES),
         references("agent_id", "agents"), references("customer_id", "customers"),
+        parent_not_quarantined("agent_id", "agents"), parent_not_quarantined("customer_id", "customers"),
         *not_future("created_at", "completed_at", "updated_at"), valid_json("payload"), late_arriving(),
     ],
     "platform_users": [unique("id"), *required("email", "plan")],
     "user_budgets": [unique("user_id"), between("monthly_budget_usd", 0, None), references("user_id", "platform_users")],
     "agent_versions": [unique("id"), *required("agent_id", "version"), references("agent_id", "agents")],
-    "agent_experiments": [unique("id"), *required("agent_id", "name", "status"), references("agent_id", "agents"),
-                          after("ended_at", "started_at")],
+    "agent_experiments": [unique("id"), *required("agent_id", "name", "status"), references("agent_id", "agents")],
     "experiment_assignments": [unique("id"), *required("experiment_id", "user_id", "variant"),
                                in_set("variant", ("control", "variant")),
                                references("experiment_id", "agent_experiments"), references("user_id", "platform_users")],
     "chat_sessions": [unique("id"), *required("agent_id", "user_id"), references("agent_id", "agents"),
                       references("user_id", "platform_users"), *not_future("started_at")],
-    "chat_messages": [unique("id"), *required("session_id", "role"), between("rag_confidence", 0, 1),
+    "chat_messages": [unique("id"), *required("session_id", "role"), references("session_id", "chat_sessions"),
+                      parent_not_quarantined("session_id", "chat_sessions"), between("rag_confidence", 0, 1),
                       between("response_time_ms", 0, None), valid_json("metadata"), *not_future("created_at")],
     "llm_usage": [unique("id"), *required("provider", "model", "prompt_tokens", "completion_tokens", "status"),
                   between("prompt_tokens", 0, None), between("completion_tokens", 0, None),
@@ -341,8 +466,17 @@ RAW_RULES: dict[str, list[Rule]] = {
 }
 
 
+def _payload_rules(table: str, rules: list[Rule]) -> list[Rule]:
+    """A shape rule for every payload schema of the table (a text column also has a valid_json rule)."""
+    text = {r.column for r in rules if r.kind == "valid_json"}
+    return [json_shape(t, column, column in text) for t, column in schema_files() if t == table]
+
+
 def _raw_suite(table: SourceTable) -> TableSuite:
     rules = list(RAW_RULES[table.name])
+    rules += [order.rule() for order in NATURAL_ORDERS.get(table.name, ())]
+    rules += _payload_rules(table.name, rules)
+    rules.append(finite())
     if table.partitioned:
         rules.append(freshness(table.partition_column or ""))
     rules.append(error_budget())
@@ -358,7 +492,7 @@ MARTS_SCHEMA = "marts"
 
 
 def _mart(name: str, rules: list[Rule], key: str, daily: bool) -> TableSuite:
-    return TableSuite(MARTS_SCHEMA, name, tuple(rules), key_column=key,
+    return TableSuite(MARTS_SCHEMA, name, (*rules, finite()), key_column=key,
                       partition_column="day" if daily else None, day_column="day",
                       asset_key=(MARTS_SCHEMA, name))
 
@@ -388,6 +522,15 @@ MART_SUITES: dict[str, TableSuite] = {
         ], "agent_id", daily=False),
     )
 }
+
+
+def mart_suite(schema: str, name: str, daily: bool) -> TableSuite:
+    """The suite of any mart the dbt project builds: the key marts' own, else the finiteness rule alone
+    (the defs call this for every dbt model, so no mart is left without it)."""
+    if schema == MARTS_SCHEMA and name in MART_SUITES:
+        return MART_SUITES[name]
+    return TableSuite(schema, name, (finite(),), key_column="day" if daily else "",
+                      partition_column="day" if daily else None, day_column="day", asset_key=(schema, name))
 
 
 def all_suites() -> list[TableSuite]:

@@ -20,7 +20,13 @@ from foundation.connections import pin_clock
 from quality import policy
 from quality.quarantine import applicable_rules
 from quality.rules import QUALITY_SCHEMA, QUARANTINE_SCHEMA, RAW_SUITES, Rule, TableSuite, ident, literal
-from quality.warehouse import ensure_quality_objects, ensure_quarantine_table, relation_exists, window_filter
+from quality.warehouse import (
+    columns_of,
+    ensure_quality_objects,
+    ensure_quarantine_table,
+    relation_exists,
+    window_filter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +72,7 @@ def score_table(conn: psycopg.Connection, suite: TableSuite, day: date) -> list[
     if not relation_exists(conn, suite.schema, suite.name):
         return []
     ensure_quarantine_table(conn, suite.name)
+    suite = suite.bind(columns_of(conn, suite.schema, suite.name))
     rules, _ = applicable_rules(conn, suite)
     rules += [r for r in suite.rules if r.kind == "late_arriving"]
     where = window_filter(PARTITION_DATE_COLUMN, day, day + timedelta(days=1)) if suite.partitioned else "TRUE"

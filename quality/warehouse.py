@@ -98,7 +98,7 @@ def ensure_quarantine_table(conn: psycopg.Connection, table: str) -> list[str]:
 
 def missing_references(conn: psycopg.Connection, rule: Rule) -> str | None:
     """The raw table a reference rule needs when it is not loaded yet (the rule is then skipped)."""
-    if rule.kind != "references":
+    if rule.kind not in ("references", "parent_quarantined"):
         return None
     table = rule.params["ref_table"]
     if not relation_exists(conn, RAW_SCHEMA, table):
@@ -118,7 +118,9 @@ def batch_view_name(suite: TableSuite) -> str:
 
 
 def batch_view_sql(suite: TableSuite, skipped: set[str], columns: dict[str, str] | None = None) -> str:
-    """``columns`` (name -> type) lets types SQLAlchemy cannot reflect (pgvector) reach GX as text."""
+    """``columns`` (name -> type) lets types SQLAlchemy cannot reflect (pgvector) reach GX as text,
+    and binds the column-generated rules (``finite``) to the relation's numeric columns."""
+    suite = suite.bind(columns or {})
     selected = ["*"] if not columns else [
         f"{ident(name)}::text AS {ident(name)}" if kind.startswith("vector") else ident(name)
         for name, kind in columns.items()

@@ -45,6 +45,11 @@ _PRODUCTION_VARIABLES = (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--property-examples", type=int, default=12,
+                     help="Hypothesis examples per property test (default 12, the CI budget)")
+
+
 @pytest.fixture(scope="session")
 def platform_home() -> Iterator[Path]:
     # Short path under /tmp: the PostgreSQL socket lives in the data directory.

@@ -177,6 +177,13 @@ def _chat_messages(ctx: SimContext, sessions: pd.DataFrame) -> pd.DataFrame:
     messages = messages[messages.created_at < ctx.end].reset_index(drop=True)
     rows = ctx.sample_rows("chat_messages", len(messages), "malformed_json")
     messages.loc[rows, "metadata"] = messages.metadata.iloc[rows].str.slice(0, 9).to_numpy()
+    rows = ctx.sample_rows("chat_messages", len(messages), "payload_shape")
+    messages.loc[rows, "metadata"] = '{"tokens": "many"}'
+    # NaN / Infinity travel as text (a float NaN would be written as NULL)
+    rows = ctx.sample_rows("chat_messages", len(messages), "non_finite_number",
+                           eligible=(messages.role == "assistant").to_numpy())
+    messages["rag_confidence"] = messages.rag_confidence.astype(object)
+    messages.loc[rows, "rag_confidence"] = np.where(np.arange(len(rows)) % 2 == 0, "NaN", "Infinity")
     return messages
 
 

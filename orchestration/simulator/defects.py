@@ -41,6 +41,16 @@ DEFECTS: tuple[DefectKind, ...] = (
                "tasks updated (rating changed) 2-10 days after they were created, inside the simulated window"),
     DefectKind("malformed_json", "tasks", "payload", "payloads are valid JSON",
                "tasks.payload (also chat_messages.metadata) truncated into invalid JSON"),
+    DefectKind("non_finite_number", "tasks", "revenue", "every numeric column is finite",
+               "tasks.revenue set to NaN (also chat_messages.rag_confidence to NaN or Infinity); NaN >= 0 "
+               "holds in PostgreSQL, so range rules alone pass it"),
+    DefectKind("impossible_order", "tasks", "completed_at", "declared timestamp orders hold (completed_at >= created_at)",
+               "tasks.completed_at set 1-48 hours before created_at"),
+    DefectKind("payload_shape", "tasks", "payload", "payloads match their JSON Schema",
+               "tasks.payload (also chat_messages.metadata) valid JSON of another shape: a key missing, a "
+               "string where a number belongs, an array instead of an object"),
+    DefectKind("parent_quarantined", "tasks", "agent_id", "a fact's parent row is not quarantined",
+               "an agent that has tasks gets a price of 0 (quarantined): its tasks follow it into quarantine"),
 )
 
 DEFECTS_BY_NAME = {d.name: d for d in DEFECTS}

@@ -21,6 +21,14 @@ SPECIALTIES = (
 )
 TASK_STATUSES = np.array(DOMAIN_TASK_STATUSES)
 CHANNELS = np.array(["web", "api", "slack", "email"])
+# Valid JSON of the wrong shape (quality/payload_schemas/tasks.payload.json says what is right).
+WRONG_PAYLOADS = np.array([
+    '{"channel": "web", "items": "many", "priority": "high"}',
+    '{"channel": "fax", "items": 3, "priority": "low"}',
+    '{"items": 2, "priority": "normal"}',
+    '["web", 3, "low"]',
+    '{"channel": "api", "items": 0, "priority": "urgent"}',
+])
 # A late row changes at least 2 days after it was created; it needs a little more room before the window ends.
 LATE_ROOM_DAYS = 2.5
 
@@ -35,7 +43,7 @@ def generate(ctx: SimContext) -> tuple[dict[str, pd.DataFrame], dict[str, float]
     ceilings = _assign_customers(ctx, customers, tasks, trials)
     tasks = _plant_task_defects(ctx, tasks, n_agents=len(agents))
     _plant_trial_defects(ctx, trials, n_customers=len(customers))
-    _plant_dimension_defects(ctx, agents, n_specialties=len(specialties))
+    _plant_dimension_defects(ctx, agents, n_specialties=len(specialties), tasks=tasks)
     tables = {"specialties": specialties, "agents": agents, "customers": customers, "trials": trials, "tasks": tasks}
     return tables, ceilings
 
@@ -197,6 +205,17 @@ def _plant_task_defects(ctx: SimContext, tasks: pd.DataFrame, n_agents: int) -> 
     tasks.loc[rows, "status"] = "completed"
     rows = ctx.sample_rows("tasks", n, "malformed_json")
     tasks.loc[rows, "payload"] = tasks.payload.iloc[rows].str.slice(0, 12).to_numpy()
+    # the later kinds draw from their own stream: the earlier kinds' rows stay as they were
+    shapes = ctx.rng("tasks:defects:shapes")
+    rows = ctx.sample_rows("tasks", n, "payload_shape")
+    tasks.loc[rows, "payload"] = shapes.choice(WRONG_PAYLOADS, len(rows))
+    rows = ctx.sample_rows("tasks", n, "impossible_order", eligible=tasks.completed_at.notna().to_numpy())
+    early = pd.to_timedelta(shapes.integers(3600, 48 * 3600, len(rows)), unit="s")
+    tasks.loc[rows, "completed_at"] = (tasks.created_at.iloc[rows] - early).to_numpy()
+    # NaN travels as the text 'NaN' (a float NaN would be written as NULL)
+    rows = ctx.sample_rows("tasks", n, "non_finite_number")
+    tasks["revenue"] = tasks.revenue.astype(object)
+    tasks.loc[rows, "revenue"] = "NaN"
     # Late rows: changed 2-10 days after they were created, never past the window's end, so
     # only rows created at least LATE_ROOM before the end can be late (on any end date).
     room = ((ctx.end - tasks.created_at).dt.total_seconds() / 86_400).to_numpy()
@@ -250,9 +269,12 @@ def _plant_trial_defects(ctx: SimContext, trials: pd.DataFrame, n_customers: int
     trials.loc[rows, "customer_id"] = n_customers + 5000 + np.arange(len(rows))
 
 
-def _plant_dimension_defects(ctx: SimContext, agents: pd.DataFrame, n_specialties: int) -> None:
+def _plant_dimension_defects(ctx: SimContext, agents: pd.DataFrame, n_specialties: int, tasks: pd.DataFrame) -> None:
     rng = ctx.rng("agents:defects")
     n = len(agents)
+    # an agent with tasks becomes invalid: its tasks must follow it into quarantine, not vanish
+    rows = ctx.sample_rows("agents", n, "parent_quarantined", eligible=agents.id.isin(tasks.agent_id).to_numpy())
+    agents.loc[rows, "price"] = 0.0
     rows = ctx.sample_rows("agents", n, "price_out_of_range")
     agents.loc[rows, "price"] = np.where(rng.random(len(rows)) < 0.5, 1500.0, 99000.0)
     rows = ctx.sample_rows("agents", n, "unknown_industry")

@@ -111,6 +111,34 @@ def test_a_type_the_schema_refuses_fails_with_the_job_message_and_keeps_the_day(
     assert _bigquery_day(client, table_id, DAYS[2], "industry", "total_revenue") == previous
 
 
+@pytest.mark.parametrize(("column", "value", "field_type"), [("error_rate", "NaN", "FLOAT"),
+                                                            ("total_revenue", "Infinity", "NUMERIC")])
+def test_a_non_finite_value_fails_naming_column_and_day_and_keeps_the_day(
+        marts: ScratchMarts, bigquery: BigQueryEmulator, dataset: str, column: str, value: str,
+        field_type: str) -> None:
+    client = bigquery.client()
+    spec = EXPORTS["agent_performance"]
+    assert next(f for f in spec.schema if f.name == column).field_type == field_type
+    table_id = f"{bigquery.project}.{dataset}.agent_performance"
+    export_day(spec, read_dsn=marts.read_dsn, client=client, dataset=dataset, day=DAYS[1], source_schema=marts.schema)
+    previous = _bigquery_day(client, table_id, DAYS[1], "agent_id", "total_revenue")
+
+    poisoned = f"{marts.schema}_nan"
+    with psycopg.connect(marts.owner_dsn) as conn:  # one NaN / Infinity in one row of the day
+        conn.execute(f"CREATE SCHEMA {poisoned}")
+        conn.execute(f"CREATE TABLE {poisoned}.agent_performance AS SELECT * FROM {marts.relation('agent_performance')}")
+        conn.execute(f"UPDATE {poisoned}.agent_performance SET {column} = '{value}' "
+                     "WHERE day = %s AND agent_id = 3", (DAYS[1],))
+    try:
+        with pytest.raises(ExportError, match=rf"{DAYS[1]}.*non-finite.*column {column} \(1 row"):
+            export_day(spec, read_dsn=marts.read_dsn, client=client, dataset=dataset, day=DAYS[1],
+                       source_schema=poisoned)
+    finally:
+        with psycopg.connect(marts.owner_dsn) as conn:
+            conn.execute(f"DROP SCHEMA {poisoned} CASCADE")
+    assert _bigquery_day(client, table_id, DAYS[1], "agent_id", "total_revenue") == previous
+
+
 def test_a_bigquery_table_with_another_schema_is_refused_and_left_alone(
         marts: ScratchMarts, bigquery: BigQueryEmulator, dataset: str) -> None:
     client = bigquery.client()

@@ -12,6 +12,7 @@ from tests.quality.conftest import ScratchStack
 pytestmark = pytest.mark.calendar  # the planted window ends two days before today
 
 # kind -> (table, rule) per table it is planted in; "check" kinds are reported, not quarantined.
+# A cascade is planted in the parent and caught in the child: PLANTED_IN names the parent.
 CAUGHT_BY = {
     "null_required": [("tasks", "customer_id_complete"), ("agents", "name_complete")],
     "rating_out_of_range": [("tasks", "rating_in_range"), ("agents", "rating_in_range")],
@@ -25,7 +26,12 @@ CAUGHT_BY = {
     "future_timestamp": [("tasks", "completed_at_not_future")],
     "late_arriving": [("tasks", "late_arriving_rows")],
     "malformed_json": [("tasks", "payload_valid_json"), ("chat_messages", "metadata_valid_json")],
+    "non_finite_number": [("tasks", "numbers_finite"), ("chat_messages", "numbers_finite")],
+    "impossible_order": [("tasks", "completed_at_not_before_created_at")],
+    "payload_shape": [("tasks", "payload_shape"), ("chat_messages", "metadata_shape")],
+    "parent_quarantined": [("tasks", "agent_id_parent_quarantined")],
 }
+PLANTED_IN = {("parent_quarantined", "tasks"): "agents"}
 
 
 def test_every_catalogue_kind_has_a_rule() -> None:
@@ -40,7 +46,7 @@ def test_defect_is_caught(kind: str, scratch: ScratchStack) -> None:
     report = scratch.simulate({kind: 0.02})
     scratch.load()
     for table, rule_name in CAUGHT_BY[kind]:
-        planted = report.defects_planted.get(f"{kind}:{table}", 0)
+        planted = report.defects_planted.get(f"{kind}:{PLANTED_IN.get((kind, table), table)}", 0)
         assert planted, f"the simulator planted no {kind} in {table}"
         suite = RAW_SUITES[table]
         rule = suite.rule(rule_name)

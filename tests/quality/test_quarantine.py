@@ -59,10 +59,10 @@ def test_release_revalidates_then_moves_fixed_rows_back(scratch: ScratchStack) -
         still_bad = release(conn, "tasks", rule="payload_valid_json")
     assert still_bad.released == 0 and still_bad.still_failing == {"payload_valid_json": bad}
 
-    # the fix: repair the payloads in place, then release through the command line
+    # the fix: repair the payloads in place (in the shape the app writes), then release through the command line
     some_id = scratch.scalar("select min(id) from quarantine.tasks")
     with psycopg.connect(scratch.warehouse_dsn) as conn:
-        conn.execute("update quarantine.tasks set payload = '{\"repaired\": true}'")
+        conn.execute("""update quarantine.tasks set payload = '{"channel": "web", "items": 1, "priority": "low"}'""")
     assert quarantine_cli(["quarantine", "release", "--table", "tasks", "--ids", str(some_id),
                            "--dsn", scratch.warehouse_dsn]) == 0
     assert scratch.scalar("select count(*) from raw.tasks where id = %s", some_id) == 1

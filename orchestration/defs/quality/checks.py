@@ -36,7 +36,8 @@ from orchestration.lib.partitions import daily_partitions
 from orchestration.lib.resources import PostgresResource
 from quality import policy
 from quality.quarantine import quarantine_counts
-from quality.rules import MART_SUITES, RAW_SUITES, Rule, TableSuite
+from quality.reconcile import RECONCILED_MARTS, DayReconciliation, MartNotBuiltError, reconcile
+from quality.rules import MART_SUITES, MARTS_SCHEMA, RAW_SUITES, Rule, TableSuite, mart_suite
 from quality.validation import RuleOutcome, SuiteValidation, TableNotBuiltError, source_latest, validate_suite
 
 log = logging.getLogger(__name__)
@@ -164,22 +165,118 @@ def build_suite_checks(suite: TableSuite) -> AssetChecksDefinition:
 raw_quality_checks = [build_suite_checks(s) for s in RAW_SUITES.values()]
 
 
+def build_generated_checks(name: str, suites: list[TableSuite], partitions_def: PartitionsDefinition | None
+                           ) -> AssetChecksDefinition:
+    """One step for many marts whose suite is generated (the finiteness rule alone): one process and
+    one Great Expectations import for all of them, one validation and one result per mart."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        specs = [spec for suite in suites for spec in _specs(suite, partitions_def)]
+    by_key = {AssetKey(list(suite.asset_key)): suite for suite in suites}
+
+    @multi_asset_check(name=name, specs=specs, can_subset=True, compute_kind="great_expectations",
+                       description="Every numeric column of every mart is finite (quality/rules.py finite)")
+    def _checks(context: AssetCheckExecutionContext, warehouse_db: PostgresResource) -> Iterator[AssetCheckResult]:
+        selected: dict[AssetKey, set[str]] = {}
+        for key in context.selected_asset_check_keys:
+            selected.setdefault(key.asset_key, set()).add(key.name)
+        for key, names in selected.items():
+            suite = by_key[key]
+            start, end = check_window(context, suite)
+            yield from evaluate_suite(suite, warehouse_db.dsn, None, start, end, names, data_docs_dir())
+
+    return _checks
+
+
 def mart_quality_checks() -> list[AssetChecksDefinition]:
-    """Checks of the key marts the dbt project defines, partitioned exactly like each mart asset."""
+    """Checks of every mart the dbt project builds, partitioned exactly like each mart asset: the key
+    marts' suites on their own, every other mart's numbers checked for NaN and infinities."""
     # imported here: a module-level name would make the defs loader collect the dbt assets twice
     from orchestration.defs.marts.assets import daily_marts, marts
 
     partitioned: dict[AssetKey, bool] = {}
     for assets_def in (daily_marts, marts):
         for key in assets_def.keys:
-            partitioned[key] = assets_def.partitions_def is not None
+            if key.path[0] in (MARTS_SCHEMA, "ml_features"):
+                partitioned[key] = assets_def.partitions_def is not None
     checks = []
-    for suite in MART_SUITES.values():
-        key = AssetKey(list(suite.asset_key))
-        if key in partitioned:
-            # a mart built whole is validated whole, whatever the suite assumed
-            checks.append(build_suite_checks(suite if partitioned[key] else replace(suite, partition_column=None)))
+    generated: dict[bool, list[TableSuite]] = {True: [], False: []}
+    for key, daily in sorted(partitioned.items(), key=lambda item: item[0].to_user_string()):
+        schema, name = key.path[0], key.path[-1]
+        suite = mart_suite(schema, name, daily)
+        if not daily:
+            suite = replace(suite, partition_column=None)  # a mart built whole is validated whole
+        if schema == MARTS_SCHEMA and name in MART_SUITES:
+            checks.append(build_suite_checks(suite))
+        else:
+            generated[daily].append(suite)
+    if generated[True]:
+        checks.append(build_generated_checks("quality_marts__finite_daily", generated[True], daily_partitions))
+    if generated[False]:
+        checks.append(build_generated_checks("quality_marts__finite", generated[False], None))
     return checks
 
 
 mart_checks = mart_quality_checks()
+
+
+# ---- marts reconciled to raw ---------------------------------------------------------------------
+
+RECONCILIATION_CHECK = "reconciles_to_raw"
+
+
+def reconciliation_result(key: AssetKey, days: list[DayReconciliation]) -> AssetCheckResult:
+    """Passed when every day of the window reconciles; the description names mart, day and difference."""
+    mismatched = [d for d in days if not d.reconciled]
+    metadata: dict[str, Any] = {
+        "days": len(days), "days_mismatched": len(mismatched), "blocking": MetadataValue.bool(True),
+        "totals": MetadataValue.md("| day | measure | mart | raw | difference |\n|---|---|---|---|---|\n" + "\n".join(
+            f"| {d.day} | {measure} | {mart} | {raw} | {mart - raw} |"
+            for d in days for measure, (mart, raw) in d.values.items())),
+    }
+    if mismatched:
+        metadata["mismatches"] = MetadataValue.json([
+            {"mart": f"{MARTS_SCHEMA}.{d.mart}", "day": d.day.isoformat(), "measure": m.measure,
+             "mart_value": str(m.mart_value), "raw_value": str(m.raw_value), "difference": str(m.difference)}
+            for d in mismatched for m in d.mismatches])
+    if len(days) == 1:
+        metadata.update({f"{measure}_mart": float(mart) for measure, (mart, _) in days[0].values.items()})
+        metadata.update({f"{measure}_raw": float(raw) for measure, (_, raw) in days[0].values.items()})
+    description = "; ".join(d.describe() for d in mismatched) if mismatched else \
+        f"{len(days)} day(s) reconciled with raw"
+    return AssetCheckResult(asset_key=key, check_name=RECONCILIATION_CHECK, passed=not mismatched,
+                            severity=AssetCheckSeverity.ERROR, description=description[:2000], metadata=metadata)
+
+
+def build_reconciliation_checks() -> AssetChecksDefinition:
+    """Blocking, per daily mart and partition: the mart's totals of each day equal raw's (quality/reconcile.py)."""
+    from orchestration.defs.marts.assets import daily_marts
+
+    keys = [AssetKey([MARTS_SCHEMA, name]) for name in RECONCILED_MARTS
+            if AssetKey([MARTS_SCHEMA, name]) in daily_marts.keys]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PreviewWarning)
+        specs = [AssetCheckSpec(RECONCILIATION_CHECK, asset=key, blocking=True, partitions_def=daily_partitions,
+                                description=f"{', '.join(RECONCILED_MARTS[key.path[-1]].measures)} of each day "
+                                            "equal the same totals from raw (blocking)")
+                 for key in keys]
+
+    @multi_asset_check(name="marts_reconcile_to_raw", specs=specs, can_subset=True, compute_kind="postgres",
+                       description="Daily marts reconciled to raw per partition (quality/reconcile.py)")
+    def _reconcile(context: AssetCheckExecutionContext,
+                   warehouse_db: PostgresResource) -> Iterator[AssetCheckResult]:
+        window = context.op_execution_context.partition_time_window
+        for check_key in context.selected_asset_check_keys:
+            key = check_key.asset_key
+            try:
+                days = reconcile(warehouse_db.dsn, key.path[-1], window.start.date(), window.end.date())
+            except MartNotBuiltError as missing:
+                yield AssetCheckResult(asset_key=key, check_name=RECONCILIATION_CHECK, passed=False,
+                                       description=str(missing), metadata={"error": str(missing)})
+                continue
+            yield reconciliation_result(key, days)
+
+    return _reconcile
+
+
+reconciliation_checks = build_reconciliation_checks()
