@@ -154,7 +154,8 @@ def _to_schema(batch: pa.RecordBatch, spec: ExportSpec, schema: pa.Schema) -> pa
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def refuse_non_finite(cursor: Any, spec: ExportSpec, relation: str, columns: dict[str, str], day: date) -> None:
+def refuse_non_finite(cursor: Any, spec: ExportSpec, relation: str, columns: dict[str, str], day: date,
+                      source: str | None = None) -> None:
     """Fail, naming column and day, when the mart's day holds NaN or ±Infinity: nothing is loaded, so
     BigQuery keeps what it held for the day. (Equality, not a range: PostgreSQL sorts NaN above every
     number, and round(NaN) is NaN, so no other step would stop it.)"""
@@ -162,7 +163,8 @@ def refuse_non_finite(cursor: Any, spec: ExportSpec, relation: str, columns: dic
     if not checked:
         return
     counts = ", ".join(f"count(*) FILTER (WHERE {_quote(c)} IN ('NaN', 'Infinity', '-Infinity'))" for c in checked)
-    cursor.execute(f"SELECT {counts} FROM {relation} "  # noqa: S608 - catalog-checked names
+    # the rows as exported: the mart with its enrichment's columns (e.g. the churn probability)
+    cursor.execute(f"SELECT {counts} FROM {source or relation} "  # noqa: S608 - catalog-checked names
                    f"WHERE {_quote(PARTITION_FIELD)} = DATE '{day.isoformat()}'")
     found = {c: int(n) for c, n in zip(checked, cursor.fetchone(), strict=True) if n}
     if found:
@@ -205,7 +207,7 @@ def read_mart_day(spec: ExportSpec, read_dsn: str, relation: str, day: date, pat
         missing = [f.name for f in spec.schema if f.name not in columns]
         if missing:
             raise ExportError(f"mart {relation} lacks column(s) {missing} of the BigQuery schema of {spec.name}")
-        refuse_non_finite(cursor, spec, relation, columns, day)
+        refuse_non_finite(cursor, spec, relation, columns, day, source)
         expressions = [_select_expression(f, columns[f.name]) for f in spec.schema]
         checksum_sql = _select_expression(checksum_field, columns[spec.checksum_column]).rsplit(" AS ", 1)[0]
         where = f"{_quote(PARTITION_FIELD)} = DATE '{day.isoformat()}'"
