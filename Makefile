@@ -44,7 +44,7 @@ lint: install  ## ruff, mypy, the import contracts (layers) and `dg check defs`
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/dg check defs
 
-dbt-env: install  ## export lines for the plain dbt CLI: eval "$$(make -s dbt-env)"
+dbt-env: install  ## export lines for the plain dbt CLI (no password): eval "$$(make -s dbt-env)"
 	@$(PY) -m orchestration.cli dbt-env
 
 clean: stop
@@ -54,10 +54,10 @@ dbt-prepare: install  ## parse the dbt project (manifest for Dagster); never com
 	$(PY) -m orchestration.cli dbt-prepare
 
 dbt-build: install  ## the plain dbt CLI against the platform's warehouse
-	eval "$$($(PY) -m orchestration.cli dbt-env)" && $(VENV)/bin/dbt build --project-dir dbt_project --profiles-dir dbt_project
+	eval "$$($(PY) -m orchestration.cli dbt-env --with-secrets)" && $(VENV)/bin/dbt build --project-dir dbt_project --profiles-dir dbt_project
 
 dbt-docs: install
-	eval "$$($(PY) -m orchestration.cli dbt-env)" && $(VENV)/bin/dbt docs generate --project-dir dbt_project --profiles-dir dbt_project
+	eval "$$($(PY) -m orchestration.cli dbt-env --with-secrets)" && $(VENV)/bin/dbt docs generate --project-dir dbt_project --profiles-dir dbt_project
 
 # The user-code image for Kubernetes (deploy/, docs/deploy.md); needs Docker. IMAGE is the
 # repository deploy/helm/values.yaml deploys; the tag is the commit, unique per build.

@@ -93,6 +93,19 @@ def sqlalchemy_url(dsn: str, driver: str = "psycopg") -> str:
     return url.render_as_string(hide_password=False)
 
 
+def dsn_without_password(dsn: str) -> str:
+    """The DSN without its password (unchanged when it has none), for output a person or a shell sees.
+
+    libpq then takes the password from ``PGPASSWORD`` or the password file (``~/.pgpass``,
+    ``PGPASSFILE``); a Unix-socket host with trust authentication needs none.
+    """
+    params = conninfo_to_dict(dsn)
+    if "password" not in params:
+        return dsn
+    del params["password"]
+    return make_conninfo(**{k: str(v) for k, v in params.items()})
+
+
 def client_environment(dsn: str) -> tuple[str, Mapping[str, str]]:
     """A conninfo without the password for a client's command line, and the env carrying the password."""
     params = conninfo_to_dict(dsn)

@@ -37,6 +37,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from psycopg import sql
+from upath import UPath
 
 from datamove.archive import manifest as mf
 from datamove.archive.arrow_io import (
@@ -60,7 +61,7 @@ from datamove.archive.policy import (
     parse_month,
     tier_for,
 )
-from datamove.archive.storage import TIERS, ArchiveStore
+from datamove.archive.storage import TIERS, ArchivePathError, ArchiveStore
 from datamove.faults import fault_point
 from foundation.catalog import PARTITION_DATE_COLUMN, RAW_SCHEMA
 from foundation.connections import connect
@@ -279,7 +280,7 @@ def _outcome(store: ArchiveStore, entry: mf.ManifestEntry, action: str, started:
              manifest_url: str | None) -> ArchiveOutcome:
     return ArchiveOutcome(
         table=entry.table, month=entry.month, action=action, tier=entry.tier, totals=entry.totals,
-        bytes=entry.bytes, files=[store.url_of(store.resolve(f["path"])) for f in entry.files],
+        bytes=entry.bytes, files=[store.url_of(recorded_file(store, f)) for f in entry.files],
         manifest_url=manifest_url, seconds=time.perf_counter() - started,
     )
 
@@ -391,7 +392,7 @@ def _move_to_cold(conn: psycopg.Connection, store: ArchiveStore, spec: ArchivedT
     temp = store.temp_for(final)
     try:
         try:
-            with store.open_read(store.resolve(entry.files[0]["path"])) as first:
+            with store.open_read(recorded_file(store, entry.files[0])) as first:
                 schema, _ = iter_file_batches(first)
             with store.open_write(temp) as sink:
                 written = _Written(*write_parquet(
@@ -422,16 +423,36 @@ def _move_to_cold(conn: psycopg.Connection, store: ArchiveStore, spec: ArchivedT
     return moved
 
 
-def _check_recorded(store: ArchiveStore, record: dict[str, Any], what: str) -> None:
-    """A file at rest must still be the bytes the manifest recorded."""
-    if record.get("blake2b"):
-        _check_bytes(store, store.resolve(record["path"]), record["blake2b"], int(record["bytes"]), what)
+def recorded_file(store: ArchiveStore, record: Any) -> UPath:
+    """The file a record of ``archive.manifest`` names: inside the archive root, with its digest recorded.
+
+    The manifest is data anyone with the owner role can write: a path that leads out of the root,
+    or a record without the BLAKE2b digest and size its bytes must match, is refused, not read.
+    """
+    if not isinstance(record, dict):
+        raise VerificationError(f"archive.manifest holds a file record that is not an object: {record!r}")
+    try:
+        path = store.resolve(record.get("path"))
+    except ArchivePathError as error:
+        raise VerificationError(f"archive.manifest names a file outside the archive root: {error}; not read") from error
+    digest, size = record.get("blake2b"), record.get("bytes")
+    if not (isinstance(digest, str) and digest and isinstance(size, int) and not isinstance(size, bool)):
+        raise VerificationError(f"archive.manifest records no BLAKE2b digest and size for {store.url_of(path)}: "
+                                "an archived file is only read when its bytes can be checked")
+    return path
+
+
+def _check_recorded(store: ArchiveStore, record: Any, what: str) -> UPath:
+    """A file at rest must still be the bytes the manifest recorded; returns its path."""
+    path = recorded_file(store, record)
+    _check_bytes(store, path, record["blake2b"], record["bytes"], what)
+    return path
 
 
 def _file_batches(store: ArchiveStore, entry: mf.ManifestEntry) -> Iterator[pa.RecordBatch]:
     for record in entry.files:
-        _check_recorded(store, record, "archived file")
-        with store.open_read(store.resolve(record["path"])) as source:
+        path = _check_recorded(store, record, "archived file")
+        with store.open_read(path) as source:
             _, batches = iter_file_batches(source)
             yield from batches
 
@@ -483,8 +504,8 @@ def _copy_back(conn: psycopg.Connection, store: ArchiveStore, spec: ArchivedTabl
     """COPY the files' rows into raw (CSV written by Arrow's C++ writer: exact decimals, UTC timestamps)."""
     totals = Totals()
     for record in entry.files:
-        _check_recorded(store, record, "archived file")
-        with store.open_read(store.resolve(record["path"])) as source:
+        path = _check_recorded(store, record, "archived file")
+        with store.open_read(path) as source:
             try:
                 schema, batches = iter_file_batches(source)
                 columns = sql.SQL(", ").join(map(sql.Identifier, schema.names))
@@ -496,8 +517,7 @@ def _copy_back(conn: psycopg.Connection, store: ArchiveStore, spec: ArchivedTabl
                         pa_csv.write_csv(batch, buffer, _CSV)
                         copy.write(buffer.getbuffer())
             except (OSError, ValueError, pa.ArrowException) as error:
-                raise VerificationError(f"{store.url_of(store.resolve(record['path']))} cannot be read: {error}"
-                                        ) from error
+                raise VerificationError(f"{store.url_of(path)} cannot be read: {error}") from error
     return totals
 
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 import duckdb
 import pyarrow as pa
 
-from datamove.archive.archiver import list_archives
+from datamove.archive.archiver import list_archives, recorded_file
 from datamove.archive.storage import ArchiveStore
 from foundation.settings import load_settings
 
@@ -32,7 +32,8 @@ def archive_connection(warehouse_dsn: str | None = None, archive_url: str | None
     files: dict[str, list[str]] = defaultdict(list)
     for entry in list_archives(dsn):
         if entry.state == "archived":
-            files[entry.table].extend(store.url_of(store.resolve(f["path"])) for f in entry.files)
+            # only files inside the archive root whose records carry their digest (else VerificationError)
+            files[entry.table].extend(store.url_of(recorded_file(store, f)) for f in entry.files)
     con = duckdb.connect()
     if not store.is_local:
         con.register_filesystem(store.fs)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -29,6 +30,12 @@ log = logging.getLogger(__name__)
 TIERS = ("warm", "cold")
 MANIFEST_NAME = "_manifest.json"
 _TEMP_MARK = ".tmp-"
+# what one segment of a path the archive writes is made of (<tier>/<table>/year=YYYY/month=MM/<file>)
+_SEGMENT = re.compile(r"[A-Za-z0-9_.=-]+")
+
+
+class ArchivePathError(ValueError):
+    """A path recorded in a manifest that would lead out of the archive root."""
 
 
 class ArchiveStore:
@@ -55,8 +62,23 @@ class ArchiveStore:
         """The path relative to the root: what the manifest stores, so the root can move."""
         return path.path[len(self.root.path):].lstrip("/")
 
-    def resolve(self, relative: str) -> UPath:
-        return self.root / relative
+    def resolve(self, relative: object) -> UPath:
+        """The file a manifest names by its path relative to the root; refused unless it stays inside.
+
+        Judged by the path's segments, not by a file system, so a local folder and ``gs://`` (where
+        ``..`` is no directory, yet a layer below may still normalise it) refuse the same paths: an
+        absolute path, an empty, ``.`` or ``..`` segment, a URL, any character the layout never
+        writes. A local root also refuses a symbolic link that leads out of it.
+        """
+        segments = relative.split("/") if isinstance(relative, str) else []
+        if not segments or not all(_SEGMENT.fullmatch(s) and s not in (".", "..") for s in segments):
+            raise ArchivePathError(f"{relative!r} is not a path inside the archive root {self.url}")
+        path = self.root.joinpath(*segments)
+        if self.is_local:
+            root = os.path.realpath(self.root.path)
+            if os.path.commonpath([root, os.path.realpath(path.path)]) != root:
+                raise ArchivePathError(f"{relative!r} leads out of the archive root {self.url} (a symbolic link)")
+        return path
 
     def url_of(self, path: UPath) -> str:
         return str(path)

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from foundation.settings import ENVIRONMENT, SECRET_VARIABLES, load_settings, today
+from orchestration.cli.shell import add_secrets_flag, print_exports
 
 log = logging.getLogger("platform")
 
@@ -30,14 +31,14 @@ def _cmd_down(_: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_env(_: argparse.Namespace) -> int:
+def _cmd_env(args: argparse.Namespace) -> int:
     from orchestration.stack.control import stack_up
 
     stack_up()
-    for name in ENVIRONMENT:
-        value = os.environ.get(name)
-        if value and name not in SECRET_VARIABLES:
-            print(f"export {name}='{value}'")
+    # keys (SECRET_VARIABLES) are never printed; DSN passwords only with --with-secrets
+    resolved = {name: os.environ[name] for name in ENVIRONMENT
+                if os.environ.get(name) and name not in SECRET_VARIABLES}
+    print_exports(resolved, command="env", with_secrets=args.with_secrets)
     return 0
 
 
@@ -89,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start the embedded stack and migrate").set_defaults(func=_cmd_up)
     sub.add_parser("down", help="stop the embedded stack (by pid)").set_defaults(func=_cmd_down)
-    sub.add_parser("env", help="print export lines for the resolved settings").set_defaults(func=_cmd_env)
+    env = sub.add_parser("env", help="export lines for the resolved settings: eval \"$(platform env)\"")
+    add_secrets_flag(env)
+    env.set_defaults(func=_cmd_env)
 
     simulate = sub.add_parser("simulate", help="fill the app database from the simulator")
     simulate.add_argument("--scale", default=settings.scale)
