@@ -139,6 +139,8 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "ai_learning_memory": ("provisioning_requests",),
 }
 PARTITIONED_TABLES = tuple(t for t in SOURCE_TABLES if t.partitioned)
+# The real-time tier (seed 000: < 5 min data freshness): facts refreshed intraday for today.
+REALTIME_TABLES = tuple(SOURCE_TABLES_BY_NAME[name] for name in ("tasks", "chat_messages", "llm_usage"))
 SNAPSHOT_TABLES = tuple(t for t in SOURCE_TABLES if not t.partitioned)
 
 RAW_SCHEMA = "raw"

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from foundation.catalog import REALTIME_TABLES as CATALOG_REALTIME_TABLES
+
 
 @dataclass(frozen=True)
 class RulePolicy:
@@ -73,7 +75,7 @@ MAX_VALIDATION_ERROR_RATE = 0.001  # the error budget checked by "error_budget"
 
 # Freshness (seed 000: < 5 minutes for real-time data): how far the raw copy of a window may
 # lag behind the latest source activity in the same window.
-REALTIME_TABLES = frozenset({"chat_messages", "llm_usage", "tasks"})
+REALTIME_TABLES = frozenset(t.name for t in CATALOG_REALTIME_TABLES)
 REALTIME_FRESHNESS = timedelta(minutes=5)
 DAILY_FRESHNESS = timedelta(hours=26)  # batch tables: the 02:00 run plus slack
 

@@ -85,8 +85,9 @@ def test_the_demo_window_ends_with_the_pinned_yesterday(day: date, pinned) -> No
 
 
 def test_partitions_end_where_the_session_clock_says() -> None:
-    """Under the calendar re-runs the session is pinned: the last daily partition is its yesterday."""
-    assert daily_partitions.get_last_partition_key() == (today() - timedelta(days=1)).isoformat()
+    """Under the calendar re-runs the session is pinned: the last daily partition is its today (the
+    real-time tier's), the last monthly one the month before."""
+    assert daily_partitions.get_last_partition_key() == today().isoformat()
     last_month = today().replace(day=1) - timedelta(days=1)
     assert monthly_partitions.get_last_partition_key() == last_month.replace(day=1).isoformat()
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, RunRequest, ScheduleEvaluationContext, define_asset_job, schedule
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    define_asset_job,
+    schedule,
+)
 
 from orchestration.lib.partitions import daily_partitions, previous_day
 
@@ -25,7 +32,7 @@ daily_pipeline_job = define_asset_job(
 
 
 @schedule(job=daily_pipeline_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
-          name="daily_pipeline_job_schedule")
+          name="daily_pipeline_job_schedule", default_status=DefaultScheduleStatus.RUNNING)
 def daily_pipeline_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     """02:00 UTC: the day that just ended, on the platform's clock."""
     return RunRequest(partition_key=previous_day(context.scheduled_execution_time).isoformat())

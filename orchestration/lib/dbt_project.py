@@ -22,7 +22,7 @@ from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
 from pydantic import Field
 
 from foundation.settings import REPO_ROOT
-from orchestration.lib.dbt_env import dbt_environment
+from orchestration.lib.dbt_env import WAREHOUSE_DSN_VARIABLE, dbt_environment
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ def _ensure_dbt_on_path() -> None:
 def marts_dbt_project() -> DbtProject:
     _ensure_dbt_on_path()
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    project.prepare_if_dev()
+    with _environment_for_dbt(_warehouse_environment()):
+        project.prepare_if_dev()
     if not project.manifest_path.exists():
         log.warning("no dbt manifest at %s: running dbt parse now (see orchestration.cli.dbt)",
                     project.manifest_path)
@@ -53,11 +54,23 @@ def marts_dbt_project() -> DbtProject:
     return project
 
 
+def _warehouse_environment() -> dict[str, str]:
+    """dbt's variables for the configured warehouse (none when it is not configured yet)."""
+    dsn = os.environ.get(WAREHOUSE_DSN_VARIABLE)
+    return dbt_environment(dsn) if dsn else {}
+
+
 def prepare_manifest(project: DbtProject | None = None) -> None:
-    """Parse the dbt project into ``target/manifest.json`` (no warehouse connection needed)."""
+    """Parse the dbt project into ``target/manifest.json`` (no warehouse connection needed).
+
+    dbt keeps its partial parse only while the profile it rendered stays the same: the parse
+    renders the profile of the warehouse the runs use (PLATFORM_WAREHOUSE_DSN, when set), so the
+    first run after it, and every run after that, parses nothing again.
+    """
     _ensure_dbt_on_path()
     project = project or DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    project.preparer.prepare(project)
+    with _environment_for_dbt(_warehouse_environment()):
+        project.preparer.prepare(project)
 
 
 _ENVIRON_LOCK = threading.Lock()

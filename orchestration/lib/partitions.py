@@ -1,8 +1,9 @@
 """Partition definitions shared across the graph (raw, marts and exports share the daily one).
 
-They end where the platform's clock says today is (``settings.today()``): with
-``PLATFORM_TODAY`` pinned, the last daily partition is the pinned day's yesterday, in
-the past or in the future of the real clock alike.
+They end where the platform's clock says today is (``settings.today()``): the last daily
+partition is today itself, which the real-time tier refreshes intraday and the 02:00 daily
+run finalizes once it has ended. With ``PLATFORM_TODAY`` pinned, the same holds for the
+pinned day, in the past or in the future of the real clock alike.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def _months_ahead() -> int:
 
 
 # Daily in UTC, matching the event timestamps of the app database.
-daily_partitions = DailyPartitionsDefinition(start_date=_START, timezone="UTC", end_offset=clock_offset_days())
+daily_partitions = DailyPartitionsDefinition(start_date=_START, timezone="UTC", end_offset=clock_offset_days() + 1)
 monthly_partitions = MonthlyPartitionsDefinition(start_date=_START[:8] + "01", timezone="UTC",
                                                  end_offset=_months_ahead())
 provisioning_request_partitions = DynamicPartitionsDefinition(name="provisioning_requests")

@@ -31,7 +31,8 @@ def append_batch(conn: psycopg.Connection, rng: np.random.Generator, tasks: int,
         rating = round(float(np.clip(rng.normal(4, 0.6), 1, 5)), 1)
         task_rows.append((task_id, f"T-{task_id:09d}", int(rng.choice(agents)), int(rng.integers(1, customers + 1)),
                           "completed", rating, round(float(rng.lognormal(4.5, 0.4)), 2),
-                          json.dumps({"channel": "web", "items": int(rng.integers(1, 20))}), now, now, now))
+                          json.dumps({"channel": "web", "items": int(rng.integers(1, 20)),  # the app's payload shape
+                                      "priority": str(rng.choice(["low", "normal", "high"]))}), now, now, now))
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO tasks (id, task_ref, agent_id, customer_id, status, rating, revenue, payload, created_at, "
@@ -47,7 +48,7 @@ def append_batch(conn: psycopg.Connection, rng: np.random.Generator, tasks: int,
                 "rag_confidence, context_coverage, metadata, created_at) "
                 "VALUES (%s, %s, 'assistant', %s, %s, false, %s, %s, %s, %s)",
                 (next_message + i, session_id, int(rng.integers(20, 2000)), response_ms, confidence, coverage,
-                 json.dumps({"tokens": 300}), now))
+                 json.dumps({"tokens": 300, "sources": int(rng.integers(0, 6))}), now))
             provider, model, _ = LLM_MODELS[int(rng.integers(0, len(LLM_MODELS)))]
             cur.execute(
                 "INSERT INTO llm_usage (session_id, message_id, agent_id, user_id, agent_name, provider, model, "

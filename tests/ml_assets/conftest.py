@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +28,13 @@ from ml.models.specs import ALL_MODELS
 from orchestration.db.migrate import upgrade
 from orchestration.defs.ml.assets import ml_assets
 from orchestration.defs.ml.checks import ml_checks
-from orchestration.lib.dbt_env import dbt_environment
-from orchestration.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
 from orchestration.lib.resources import PostgresResource
 from orchestration.simulator import engineering, marketplace
 from orchestration.simulator.context import SimContext
 from orchestration.simulator.defects import defect_rates
 from orchestration.simulator.load import copy_frame
 from orchestration.simulator.scales import get_scale
+from tests.dbt_helpers import run_dbt
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +61,6 @@ class MLWarehouse:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             cursor = conn.execute(statement, params)  # type: ignore[arg-type]
             return cursor.fetchall() if cursor.description else []
-
-
-def run_dbt(warehouse_dsn: str, work_dir: Path, command: str, select: str) -> str:
-    """`dbt <command> --select <select>` against ``warehouse_dsn``, leaving the shared target/ alone."""
-    env = {**os.environ, **dbt_environment(warehouse_dsn)}
-    done = subprocess.run(
-        [dbt_executable(), command, "--select", select, "--project-dir", str(DBT_PROJECT_DIR),
-         "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(work_dir / "target"),
-         "--log-path", str(work_dir / "logs"), "--threads", "2"],
-        env=env, capture_output=True, text=True, timeout=600, check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"dbt {command} --select {select} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
-    return done.stdout
 
 
 def build_ml_features(warehouse_dsn: str, work_dir: Path) -> None:

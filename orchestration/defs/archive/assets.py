@@ -15,6 +15,7 @@ from dagster import (
     AssetSelection,
     Config,
     ConfigurableResource,
+    DefaultScheduleStatus,
     EnvVar,
     Failure,
     MaterializeResult,
@@ -136,7 +137,7 @@ archive_monthly_job = define_asset_job(
 
 
 @schedule(job=archive_monthly_job, cron_schedule="0 4 1 * *", execution_timezone="UTC",
-          name="archive_monthly_schedule")
+          name="archive_monthly_schedule", default_status=DefaultScheduleStatus.RUNNING)
 def archive_monthly_schedule(context: ScheduleEvaluationContext) -> Iterator[RunRequest | SkipReason]:
     """On the 1st at 04:00 UTC: the month that just left the hot window, and the one that just turned cold."""
     today = platform_today(context.scheduled_execution_time)

@@ -15,6 +15,7 @@ from dagster import (
     BackfillPolicy,
     Backoff,
     Config,
+    DefaultScheduleStatus,
     Failure,
     MaterializeResult,
     MetadataValue,
@@ -127,7 +128,7 @@ def _materialized(context: ScheduleEvaluationContext, spec_path: tuple[str, ...]
 
 
 @schedule(job=exports_daily_job, cron_schedule="30 3-6 * * *", execution_timezone="UTC",
-          name="exports_daily_schedule")
+          name="exports_daily_schedule", default_status=DefaultScheduleStatus.RUNNING)
 def exports_daily_schedule(context: ScheduleEvaluationContext) -> Iterator[RunRequest | SkipReason]:
     """Yesterday's exports once its marts are built: tried at 03:30 (raw runs at 02:00, the marts after it),
     again hourly until 06:30 if the marts are late; the run key makes it run once."""

@@ -1,0 +1,166 @@
+"""The real-time tier: a row written now reaches raw and the real-time marts in one refresh; a
+refresh is idempotent; the hours add up to the day; a budget alert is raised once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+import psycopg
+import pytest
+
+from datamove.watermarks import Watermark
+from orchestration.defs.realtime.sensors import plan_refreshes
+from tests.realtime.conftest import RealtimeStack
+
+REALTIME_TABLES = ("tasks", "chat_messages", "llm_usage")
+MARTS = ("agent_metrics_hourly", "llm_cost_hourly", "agent_metrics_daily", "llm_cost_breakdown",
+         "user_budget_status", "agent_analytics")
+# columns that say when a row was computed, not what it holds
+_VOLATILE = {"_extracted_at", "hour_complete", "_quarantined_at"}
+
+
+def _fingerprint(stack: RealtimeStack, relation: str, day_column: str) -> str:
+    with psycopg.connect(stack.warehouse_dsn) as conn:
+        columns = [c for (c,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = %s "
+            "ORDER BY ordinal_position", (relation,)).fetchall() if c not in _VOLATILE]
+        listed = ", ".join(f'"{c}"' for c in columns)
+        row = conn.execute(f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM "  # noqa: S608
+                           f"(SELECT {listed} FROM {relation} WHERE {day_column} = %s) AS t", (stack.today,)).fetchone()
+    assert row is not None
+    return f"{row[0]}:{row[1]}"
+
+
+def _contents(stack: RealtimeStack) -> dict[str, str]:
+    found = {f"raw.{t}": _fingerprint(stack, f"raw.{t}", "_partition_date") for t in REALTIME_TABLES}
+    found.update({f"marts.{m}": _fingerprint(stack, f"marts.{m}", "day") for m in MARTS})
+    return found
+
+
+def test_a_row_written_now_reaches_raw_and_the_realtime_marts(realtime: RealtimeStack,
+                                                             instance: dg.DagsterInstance) -> None:
+    realtime.write_live_rows(batch=1)
+    result = realtime.refresh(instance)
+    assert result.success, [e.message for e in result.all_events if e.is_failure][:3]
+    with psycopg.connect(realtime.app_dsn) as app:
+        source = {t: app.execute(f"SELECT count(*) FROM {t} WHERE created_at >= %s::date", (realtime.today,)  # noqa: S608
+                                 ).fetchone()[0] for t in REALTIME_TABLES}  # type: ignore[index]
+    for table in REALTIME_TABLES:
+        loaded = realtime.scalar(
+            f"SELECT (SELECT count(*) FROM raw.{table} WHERE _partition_date = %s) + "  # noqa: S608
+            f"(SELECT count(*) FROM quarantine.{table} WHERE _partition_date = %s)", realtime.today, realtime.today)
+        assert loaded == source[table] > 0, table
+    hourly = realtime.scalar("SELECT sum(total_messages) FROM marts.agent_metrics_hourly WHERE day = %s",
+                             realtime.today)
+    daily = realtime.scalar("SELECT sum(total_messages) FROM marts.agent_metrics_daily WHERE day = %s",
+                            realtime.today)
+    assert hourly == daily and hourly and hourly > 0
+    assert realtime.scalar("SELECT count(*) FROM marts.user_budget_status WHERE day = %s", realtime.today)
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks if c.severity == dg.AssetCheckSeverity.ERROR)
+
+
+def test_refreshing_today_three_times_leaves_identical_contents(realtime: RealtimeStack,
+                                                                instance: dg.DagsterInstance) -> None:
+    realtime.write_live_rows(batch=2)
+    contents = []
+    for _ in range(3):
+        assert realtime.refresh(instance).success
+        contents.append(_contents(realtime))
+    assert contents[0] == contents[1] == contents[2]
+    assert all(not value.startswith("0:") for key, value in contents[0].items() if key.startswith("raw."))
+
+
+def test_the_hours_add_up_to_the_day(realtime: RealtimeStack, instance: dg.DagsterInstance) -> None:
+    """Seed 002 finalizes each day from its hours: counts, tokens and cost are the hours' sums, the
+    averages their weighted means (percentiles are computed from the day's own rows)."""
+    # today was refreshed by the tests before; yesterday's hours come from the same models
+    assert realtime.refresh(instance, realtime.today - timedelta(days=1)).success
+    mismatches = realtime.scalar("""
+        WITH hours AS (
+            SELECT day, agent_id, sum(total_messages) AS messages, sum(error_messages) AS errors,
+                   sum(assistant_messages) AS answers, sum(response_time_sum_ms) AS rt_sum,
+                   sum(response_time_count) AS rt_count, sum(total_tokens) AS tokens, sum(total_cost_usd) AS cost
+            FROM marts.agent_metrics_hourly GROUP BY day, agent_id
+        )
+        SELECT count(*) FROM marts.agent_metrics_daily AS d FULL JOIN hours AS h USING (day, agent_id)
+        WHERE h.messages IS DISTINCT FROM d.total_messages
+           OR round(h.errors::numeric / nullif(h.answers, 0), 4) IS DISTINCT FROM d.error_rate
+           OR round(h.rt_sum::numeric / nullif(h.rt_count, 0), 2) IS DISTINCT FROM d.avg_response_time_ms
+           OR h.tokens IS DISTINCT FROM d.total_tokens
+           OR abs(h.cost - d.total_cost_usd) > 0.000001""")
+    assert mismatches == 0
+    cost_mismatches = realtime.scalar("""
+        WITH hours AS (
+            SELECT day, provider, model, agent_id, agent_name, sum(calls) AS calls, sum(total_tokens) AS tokens,
+                   sum(total_cost_usd) AS cost
+            FROM marts.llm_cost_hourly GROUP BY 1, 2, 3, 4, 5
+        )
+        SELECT count(*) FROM marts.llm_cost_breakdown AS d
+        FULL JOIN hours AS h USING (day, provider, model, agent_id, agent_name)
+        WHERE h.calls IS DISTINCT FROM d.calls OR h.tokens IS DISTINCT FROM d.total_tokens
+           OR abs(coalesce(h.cost, 0) - coalesce(d.total_cost_usd, 0)) > 0.000001""")
+    assert cost_mismatches == 0
+
+
+def test_a_budget_alert_is_raised_once_per_user_month_and_threshold(realtime: RealtimeStack,
+                                                                    instance: dg.DagsterInstance) -> None:
+    realtime.write_live_rows(batch=3, tasks=2, messages=20)
+    assert realtime.refresh(instance).success
+    user, spend = realtime.scalar(
+        "SELECT array[user_id, mtd_spend_usd] FROM marts.user_budget_status WHERE day = %s AND mtd_spend_usd > 0 "
+        "ORDER BY mtd_spend_usd DESC LIMIT 1", realtime.today)  # type: ignore[misc]
+    with psycopg.connect(realtime.app_dsn) as app:  # the user's budget shrinks to 90% of what they spent
+        app.execute("UPDATE user_budgets SET monthly_budget_usd = %s WHERE user_id = %s", (float(spend) / 0.9, int(user)))
+    # the budget is a snapshot table: the daily pipeline loads it; here the raw load of the table
+    from datamove.extract import extract_table
+    from foundation.catalog import SOURCE_TABLES_BY_NAME
+    from orchestration.defs.raw.assets import RAW_LOAD_POLICY
+
+    extract_table(SOURCE_TABLES_BY_NAME["user_budgets"], realtime.app_dsn, realtime.warehouse_dsn,
+                  policy=RAW_LOAD_POLICY)
+    assert realtime.refresh(instance).success
+    rows = realtime.scalar("SELECT array_agg(threshold ORDER BY threshold) FROM alerts.budget_alerts "
+                           "WHERE user_id = %s AND month = %s", int(user), realtime.today.replace(day=1))
+    assert [float(t) for t in rows] == [0.8]  # type: ignore[union-attr]
+    with psycopg.connect(realtime.app_dsn) as app:  # now over the whole budget
+        app.execute("UPDATE user_budgets SET monthly_budget_usd = %s WHERE user_id = %s", (float(spend) / 2, int(user)))
+    extract_table(SOURCE_TABLES_BY_NAME["user_budgets"], realtime.app_dsn, realtime.warehouse_dsn,
+                  policy=RAW_LOAD_POLICY)
+    results = [realtime.refresh(instance) for _ in range(2)]
+    rows = realtime.scalar("SELECT array_agg(threshold ORDER BY threshold) FROM alerts.budget_alerts "
+                           "WHERE user_id = %s AND month = %s", int(user), realtime.today.replace(day=1))
+    assert [float(t) for t in rows] == [0.8, 1.0]  # type: ignore[union-attr]
+    first, second = (r.asset_materializations_for_node("alerts__budget_alerts")[0] for r in results)
+    assert first.metadata["new_alerts"].value >= 1 and second.metadata["new_alerts"].value == 0
+    [check] = [c for c in results[1].get_asset_check_evaluations() if c.check_name == "no_user_over_budget"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+
+
+# ---- the sensor's plan, without a database ------------------------------------------------------
+
+def _marks(day: str, rows: int) -> list[Watermark]:
+    return [Watermark(t, day, rows, rows, None) for t in REALTIME_TABLES]
+
+
+@pytest.mark.parametrize(("previous_rows", "hour", "expected"), [
+    ({}, "H", [("realtime_refresh_job", 0, "first tick")]),
+    ({0: 5, 1: 5, 3: 5}, "H", []),
+    ({0: 4, 1: 5, 3: 5}, "H", [("realtime_refresh_job", 0, "moved")]),
+    ({0: 5, 1: 5, 3: 5}, "G", [("realtime_refresh_job", 0, "hour")]),
+    ({0: 5, 1: 4, 3: 5}, "H", [("realtime_refresh_job", 1, "moved")]),
+    ({0: 5, 1: 5, 3: 4}, "H", [("daily_pipeline_job", 3, "late rows")]),
+])
+def test_the_sensor_plans_a_refresh_per_day_that_moved(previous_rows: dict[int, int], hour: str,
+                                                       expected: list[tuple[str, int, str]]) -> None:
+    from datetime import date
+
+    today = date(2027, 3, 1)
+    days = {back: (today - timedelta(days=back)).isoformat() for back in (0, 1, 3)}
+    marks = {days[back]: _marks(days[back], 5) for back in days}
+    previous = {"marks": {days[b]: [m.__dict__ for m in _marks(days[b], rows)] for b, rows in previous_rows.items()},
+                "hour": "2027-03-01TH"} if previous_rows else {}
+    plans = plan_refreshes(previous, marks, today, f"2027-03-01T{hour}")
+    assert [(job, (today - day).days) for job, day, _ in plans] == [(job, back) for job, back, _ in expected]
+    assert all(word in why for (_, _, why), (_, _, word) in zip(plans, expected, strict=True))
