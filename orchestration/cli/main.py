@@ -14,9 +14,11 @@ from foundation.settings import ENVIRONMENT, SECRET_VARIABLES, load_settings, to
 log = logging.getLogger("platform")
 
 
-def _cmd_up(_: argparse.Namespace) -> int:
+def _cmd_up(args: argparse.Namespace) -> int:
     from orchestration.stack.control import stack_up
 
+    if args.replica:
+        os.environ["PLATFORM_REPLICA"] = "1"
     stack_up()
     print("embedded stack is up; `eval \"$(platform env)\"` exports its settings")
     return 0
@@ -87,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     parser = argparse.ArgumentParser(prog="platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start the embedded stack and migrate").set_defaults(func=_cmd_up)
+    up = sub.add_parser("up", help="start the embedded stack and migrate")
+    up.add_argument("--replica", action="store_true", help="also start a streaming replica for the reads")
+    up.set_defaults(func=_cmd_up)
     sub.add_parser("down", help="stop the embedded stack (by pid)").set_defaults(func=_cmd_down)
     sub.add_parser("env", help="print export lines for the resolved settings").set_defaults(func=_cmd_env)
 
@@ -113,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=_cmd_ui)
 
-    from orchestration.cli import archive, dbt, provisioning, quality
+    from orchestration.cli import archive, dbt, ml_engine, provisioning, quality
 
-    for area in (quality, archive, provisioning, dbt):
+    for area in (quality, archive, provisioning, dbt, ml_engine):
         area.add_commands(sub)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
