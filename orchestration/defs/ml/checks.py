@@ -40,9 +40,8 @@ def build_sample_check(spec: ModelSpec) -> AssetChecksDefinition:
     @asset_check(asset=AssetKey(spec.asset_path), name="predicts_on_sample", blocking=True,
                  description="The deployed model predicts a sample of its training rows: every output finite "
                  "(probabilities in [0, 1] summing to 1; detector scores <= 0).")
-    def _check(context: AssetCheckExecutionContext, warehouse_db: PostgresResource,
-               replica_db: PostgresResource) -> AssetCheckResult:
-        with postgresml(warehouse_db, replica_db, context) as ml:
+    def _check(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
+        with postgresml(warehouse_db, replica_db) as ml:
             try:
                 sample = predict_sample(ml, spec)
             except NoDeploymentError:
@@ -69,9 +68,8 @@ def build_metric_check(spec: ModelSpec) -> AssetChecksDefinition:
 
     @asset_check(asset=AssetKey(spec.asset_path), name="metric_above_floor", blocking=True,
                  description=f"The deployed model's test {metric} is at least {floor}.")
-    def _check(context: AssetCheckExecutionContext, warehouse_db: PostgresResource,
-               replica_db: PostgresResource) -> AssetCheckResult:
-        with postgresml(warehouse_db, replica_db, context) as ml:
+    def _check(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
+        with postgresml(warehouse_db, replica_db) as ml:
             try:
                 metrics = ml.metrics(spec.project)
             except NoDeploymentError:
@@ -92,9 +90,8 @@ def build_metric_check(spec: ModelSpec) -> AssetChecksDefinition:
 
 @asset_check(asset=AssetKey(ANOMALY.asset_path), name="anomaly_rate_within_bound",
              description=f"The detector flags at most {ANOMALY_RATE_BOUND:.0%} of its test rows.")
-def anomaly_rate_within_bound(context: AssetCheckExecutionContext, warehouse_db: PostgresResource,
-                              replica_db: PostgresResource) -> AssetCheckResult:
-    with postgresml(warehouse_db, replica_db, context) as ml:
+def anomaly_rate_within_bound(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
+    with postgresml(warehouse_db, replica_db) as ml:
         try:
             rate = finite_number(ml.metrics(ANOMALY.project).get("anomaly_rate"))
         except NoDeploymentError:
@@ -112,9 +109,8 @@ def anomaly_rate_within_bound(context: AssetCheckExecutionContext, warehouse_db:
              description=f"Recall and precision of the deployed detector on labelled anomalies planted in the "
              f"prediction log (bursts of extreme predictions, drifted inputs, a stuck model) and rolled back: "
              f"recall >= {RECALL_TARGET} at precision >= {PRECISION_TARGET}.")
-def detects_planted_anomalies(context: AssetCheckExecutionContext, warehouse_db: PostgresResource,
-                              replica_db: PostgresResource) -> AssetCheckResult:
-    with postgresml(warehouse_db, replica_db, context) as ml:
+def detects_planted_anomalies(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
+    with postgresml(warehouse_db, replica_db) as ml:
         try:
             evaluation = evaluate_detector(ml)
         except NoDeploymentError:
@@ -144,9 +140,8 @@ def build_drift_check(table: ScoreTable) -> AssetChecksDefinition:
     @asset_check(asset=AssetKey(table.asset_path), name="prediction_drift",
                  description=f"The latest logged predictions of {spec.project} vs its predictions on the "
                  f"training rows: PSI <= {PSI_BOUND} and mean shift <= {MEAN_SHIFT_BOUND} standard deviations.")
-    def _check(context: AssetCheckExecutionContext, warehouse_db: PostgresResource,
-               replica_db: PostgresResource) -> AssetCheckResult:
-        with postgresml(warehouse_db, replica_db, context) as ml:
+    def _check(warehouse_db: PostgresResource, replica_db: PostgresResource) -> AssetCheckResult:
+        with postgresml(warehouse_db, replica_db) as ml:
             try:
                 drift = prediction_drift(ml, spec)
             except NoDeploymentError:
