@@ -144,7 +144,7 @@ def provision(superuser_dsn: str, statement_timeout: str = "300s") -> None:
         with psycopg.connect(_database_dsn(superuser_dsn, database), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
             if database == READER_DATABASE:
-                _grant_warehouse_reads(conn)
+                grant_warehouse_reads(conn)
             else:
                 _revoke_reads(conn)
 
@@ -153,7 +153,7 @@ def _database_dsn(superuser_dsn: str, database: str) -> str:
     return superuser_dsn.replace("/postgres?", f"/{database}?")
 
 
-def _grant_warehouse_reads(conn: psycopg.Connection) -> None:
+def grant_warehouse_reads(conn: psycopg.Connection) -> None:
     """The reader reads every schema the owner creates in the warehouse (raw, marts, ml, the pgml catalog the
     retraining sensor reads, ...): the warehouse is what analytics needs."""
     reader, owner = sql.Identifier(READER_ROLE), sql.Identifier(OWNER_ROLE)

@@ -26,8 +26,9 @@ import pytest
 import yaml
 
 from foundation.connections import sqlalchemy_url
-from foundation.settings import REPO_ROOT
-from tests.conftest import LoadedWarehouse
+from foundation.settings import REPO_ROOT, Settings
+from foundation.settings import today as platform_today
+from orchestration.stack.postgres import OWNER_ROLE, READER_ROLE, grant_warehouse_reads
 
 REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS is None and not os.environ.get("CI"),
@@ -76,22 +77,37 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def dagster_home(warehouse: LoadedWarehouse, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def stack(platform: Settings, scratch_database) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """An app and a warehouse database of their own: three days of tiny, defect-free history, so the
+    whole pipeline runs through (no blocking check stops it); the reader may read the warehouse."""
+    from orchestration.simulator import simulate
+
+    app, warehouse = scratch_database("celery_app"), scratch_database("celery_warehouse")
+    with psycopg.connect(warehouse.replace(f"{OWNER_ROLE}@/", "postgres@/"), autocommit=True) as conn:
+        conn.execute(f"GRANT CONNECT ON DATABASE celery_warehouse TO {READER_ROLE}")
+        grant_warehouse_reads(conn)
+    simulate(app, seed=11, scale="tiny", days=3, end_date=platform_today(), defects=0)
+    return {"PLATFORM_APP_DSN": app, "PLATFORM_WAREHOUSE_DSN": warehouse,
+            "PLATFORM_REPLICA_DSN": warehouse.replace(f"{OWNER_ROLE}@/", f"{READER_ROLE}@/")}
+
+
+@pytest.fixture(scope="module")
+def dagster_home(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A persistent instance the run and the workers share: its storage in the platform's PostgreSQL."""
     home = tmp_path_factory.mktemp("dagster_home")
-    url = sqlalchemy_url(warehouse.settings.dagster_dsn or os.environ["PLATFORM_DAGSTER_DSN"], driver="psycopg2")
+    url = sqlalchemy_url(platform.dagster_dsn or os.environ["PLATFORM_DAGSTER_DSN"], driver="psycopg2")
     (home / "dagster.yaml").write_text(yaml.safe_dump({"storage": {"postgres": {"postgres_url": url}},
                                                       "telemetry": {"enabled": False}}))
     return home
 
 
 @pytest.fixture(scope="module")
-def workers(broker: str, dagster_home: Path, tmp_path_factory: pytest.TempPathFactory
+def workers(broker: str, dagster_home: Path, stack: dict[str, str], tmp_path_factory: pytest.TempPathFactory
             ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Two Celery workers (solo pool: each executes its tasks in its own process, the pid we hold)."""
     config = tmp_path_factory.mktemp("celery_config")
     (config / "dagster_celery_config.py").write_text(f"broker_url = {broker!r}\nresult_backend = {broker!r}\n")
-    environment = {**os.environ, "DAGSTER_HOME": str(dagster_home),
+    environment = {**os.environ, **stack, "DAGSTER_HOME": str(dagster_home),
                    "PYTHONPATH": os.pathsep.join([str(config), str(REPO_ROOT)])}
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
     started = [subprocess.Popen([str(BIN / "celery"), "-A", "dagster_celery.app", "worker", "--pool", "solo",
@@ -106,8 +122,8 @@ def workers(broker: str, dagster_home: Path, tmp_path_factory: pytest.TempPathFa
             _stop(worker)
 
 
-def _execute(module: str, job: str, day: str, dagster_home: Path, run_config: dict[str, object] | None = None
-             ) -> str:
+def _execute(module: str, job: str, day: str, dagster_home: Path, stack: dict[str, str],
+             run_config: dict[str, object] | None = None) -> str:
     """``dagster job execute`` of one partition in its own process; returns the run id."""
     command = [str(BIN / "dagster"), "job", "execute", "-m", module, "-j", job,
                "--tags", json.dumps({"dagster/partition": day})]
@@ -115,7 +131,7 @@ def _execute(module: str, job: str, day: str, dagster_home: Path, run_config: di
         path = dagster_home / f"{job}.yaml"
         path.write_text(yaml.safe_dump(run_config))
         command += ["-c", str(path)]
-    environment = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
+    environment = {**os.environ, **stack, "DAGSTER_HOME": str(dagster_home)}
     environment.pop("PYTHONDONTWRITEBYTECODE", None)
     done = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=1500,
                           check=False)
@@ -158,19 +174,18 @@ def _outcomes(instance: dg.DagsterInstance, run_id: str) -> tuple[set[str], set[
 
 
 def test_daily_pipeline_on_celery_workers_equals_the_in_process_run(
-        warehouse: LoadedWarehouse, broker: str, dagster_home: Path, workers: list[subprocess.Popen[bytes]]) -> None:
-    day = (warehouse.window.end - timedelta(days=1)).isoformat()
-    dsn = warehouse.settings.warehouse_dsn
-    assert dsn
+        stack: dict[str, str], broker: str, dagster_home: Path, workers: list[subprocess.Popen[bytes]]) -> None:
+    day = (platform_today() - timedelta(days=1)).isoformat()
+    dsn = stack["PLATFORM_WAREHOUSE_DSN"]
 
     started = time.perf_counter()
-    in_process = _execute("orchestration.definitions", "daily_pipeline_job", day, dagster_home)
+    in_process = _execute("orchestration.definitions", "daily_pipeline_job", day, dagster_home, stack)
     in_process_seconds = time.perf_counter() - started
     expected = _warehouse_state(dsn)
 
     started = time.perf_counter()
     distributed = _execute("tests.distributed.celery_location", "daily_pipeline_celery_job", day, dagster_home,
-                           {"execution": {"config": {"broker": broker, "backend": broker}}})
+                           stack, {"execution": {"config": {"broker": broker, "backend": broker}}})
     celery_seconds = time.perf_counter() - started
     print(f"daily pipeline for {day}: in process {in_process_seconds:.0f} s, on two Celery workers "
           f"{celery_seconds:.0f} s")
