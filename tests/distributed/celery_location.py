@@ -7,7 +7,7 @@ run's code pointer, by every Celery worker that executes one of its steps.
 import dagster as dg
 from dagster_celery import celery_executor
 
-from orchestration.definitions import defs as platform_defs
+from orchestration import definitions as platform  # a module: one Definitions object at this module's scope
 from orchestration.defs.pipeline import daily_pipeline_job
 
 # The same selection, partitions and tags as the daily pipeline; only the executor differs.
@@ -19,4 +19,4 @@ daily_pipeline_celery_job = dg.define_asset_job(
     executor_def=celery_executor,
 )
 
-defs = dg.Definitions.merge(platform_defs, dg.Definitions(jobs=[daily_pipeline_celery_job]))
+defs = dg.Definitions.merge(platform.defs, dg.Definitions(jobs=[daily_pipeline_celery_job]))

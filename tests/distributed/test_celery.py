@@ -169,7 +169,8 @@ def _outcomes(instance: dg.DagsterInstance, run_id: str) -> tuple[set[str], set[
     checks = {(e.dagster_event.event_specific_data.asset_key.to_user_string(),  # type: ignore[union-attr]
                e.dagster_event.event_specific_data.check_name, e.dagster_event.event_specific_data.passed)  # type: ignore[union-attr]
               for e in events if e.dagster_event and e.dagster_event.event_type_value == "ASSET_CHECK_EVALUATION"}
-    step_pids = [e.pid for e in events if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"]
+    step_pids = [e.dagster_event.pid for e in events  # type: ignore[union-attr]
+                 if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"]
     return materialized, checks, step_pids  # type: ignore[return-value]
 
 
