@@ -1,6 +1,6 @@
 """Benchmark: the daily ingestion on the primary while ML and the agents' queries read elsewhere.
 
-    .venv/bin/python bench/replica.py [--days 5] [--scale small] [--rounds 3] [--feature-rows 200000]
+    .venv/bin/python bench/replica.py [--days 30] [--scale small] [--rounds 3] [--feature-rows 200000]
 
 Seed 003's promise is "zero-impact ML operations": ML training and the agents' queries on a
 streaming replica leave the primary's ingestion alone. In one run, on a private primary and its
@@ -165,7 +165,7 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--days", type=int, default=5)
+    parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--scale", default="small")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--feature-rows", type=int, default=200_000)
