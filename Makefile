@@ -9,7 +9,7 @@ export DAGSTER_DISABLE_TELEMETRY = true
 # bytecode each one compiles Dagster, dbt and the ML libraries again (~10 s measured).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo ui test stop lint dbt-env dbt-prepare dbt-build dbt-docs clean image
+.PHONY: install system-packages demo ui test stop lint dbt-env dbt-prepare dbt-build dbt-docs clean image
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,6 +18,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 install: $(VENV)/.installed
+
+# Debian packages the tests start themselves: redis-server, the Celery test's broker (tests/distributed).
+# Installed once, idempotently (CI runs as root); the tests start their own on a free port.
+system-packages:
+	@command -v redis-server >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null)
 
 demo: install  ## simulate, materialize the whole graph, print a summary
 	$(PY) -m orchestration.cli demo
@@ -28,7 +34,7 @@ ui: install  ## Dagster webserver + daemon on the platform's instance
 # The date-sensitive tests (marker `calendar`) run again with "today" pinned to days calendars break on.
 CALENDAR_DAYS ?= 2027-03-01 2028-02-29 2026-12-31
 
-test: install  ## the whole test suite against the real embedded stack, then the calendar re-runs
+test: install system-packages  ## the whole test suite against the real embedded stack, then the calendar re-runs
 	$(VENV)/bin/pytest
 	@for day in $(CALENDAR_DAYS); do \
 		echo "== date-sensitive tests with PLATFORM_TODAY=$$day"; \

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -57,9 +58,11 @@ def connect(dsn: str, *, attempts: int = 4, base_delay: float = 0.5, autocommit:
             **kwargs: object) -> psycopg.Connection:
     """Connect with exponential backoff; the final error names the DSN with its password masked."""
     last: Exception | None = None
+    # the DSN's own session settings (e.g. the ML read session's) come after the platform's, so they win
+    options = f"{SESSION_OPTIONS} {conninfo_to_dict(dsn).get('options') or ''}".strip()
     for attempt in range(1, attempts + 1):
         try:
-            return psycopg.connect(dsn, autocommit=autocommit, options=SESSION_OPTIONS, **kwargs)  # type: ignore[arg-type]
+            return psycopg.connect(dsn, autocommit=autocommit, options=options, **kwargs)  # type: ignore[arg-type]
         except psycopg.OperationalError as error:
             last = error
             if attempt < attempts:
@@ -70,6 +73,29 @@ def connect(dsn: str, *, attempts: int = 4, base_delay: float = 0.5, autocommit:
     raise DatabaseUnreachableError(
         f"cannot reach database {mask_dsn(dsn)} after {attempts} attempts: {str(last).strip()}"
     ) from last
+
+
+def with_session_settings(dsn: str, settings: Mapping[str, str]) -> str:
+    """``dsn`` whose sessions start with ``settings`` (libpq ``options``, ``-c name=value``), so every client
+    that opens it (psycopg, ADBC, SQLAlchemy) gets them without running a statement."""
+    if not settings:
+        return dsn
+    params = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    extra = " ".join(f"-c {name}={value}" for name, value in settings.items())
+    params["options"] = f"{params.get('options', '')} {extra}".strip()
+    return make_conninfo(**params)
+
+
+@contextmanager
+def guarded_read(conn: psycopg.Connection, statement_timeout: str) -> Iterator[psycopg.Connection]:
+    """A read-only transaction bounded by its own statement timeout.
+
+    ``SET TRANSACTION READ ONLY`` and ``SET LOCAL statement_timeout`` in the same transaction hold
+    whatever the session switched before (a role's defaults can be ``SET`` away by the role itself)."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (statement_timeout,))
+        yield conn
 
 
 def sqlalchemy_url(dsn: str, driver: str = "psycopg") -> str:

@@ -21,9 +21,13 @@ ENVIRONMENT: dict[str, str] = {
     "PLATFORM_HOME": "folder for the embedded stack's state (default: <repo>/.platform)",
     "PLATFORM_APP_DSN": "application (OLTP) database; when set with PLATFORM_WAREHOUSE_DSN nothing embedded starts",
     "PLATFORM_WAREHOUSE_DSN": "warehouse database (raw, quarantine, dbt schemas, pgml)",
-    "PLATFORM_REPLICA_DSN": "read replica for analytics, ML and agent reads (default: the warehouse/app DSN)",
+    "PLATFORM_REPLICA_DSN": "read replica for analytics, ML and agent reads, as a read-only role (embedded: the "
+    "replica, else the reader role on the primary; required with production DSNs)",
     "PLATFORM_DAGSTER_DSN": "database for Dagster run, event-log and schedule storage",
     "PLATFORM_READER_STATEMENT_TIMEOUT": "statement timeout of the read-only role (default 300s)",
+    "PLATFORM_REPLICA": "1 starts an embedded streaming replica of the embedded PostgreSQL (platform up --replica)",
+    "PLATFORM_REPLICA_MAX_WAIT": "seconds a step waits for the replica to replay its run's writes (default 30)",
+    "PLATFORM_REPLICA_FAILOVER": "when the replica is unreachable: primary (read there, with a warning; default) | fail",
     "PLATFORM_PARTITION_START": "first daily partition (default 2024-01-01)",
     "PLATFORM_TODAY": "pins the platform's clock: a day (YYYY-MM-DD) or an instant (ISO 8601); default: the real UTC clock",
     "PLATFORM_SEED": "simulator seed (default 7)",
@@ -136,6 +140,9 @@ class Settings:
     archive_url: str
     anthropic_model: str
     model_signing_key: str | None = field(default=None, repr=False)  # a secret: never in a repr or log
+    replica: bool = False  # PLATFORM_REPLICA: start the embedded streaming replica
+    replica_max_wait: float = 30.0
+    replica_failover: str = "primary"
 
     @property
     def uses_embedded_postgres(self) -> bool:
@@ -150,9 +157,9 @@ class Settings:
         return self.home / "dagster"
 
     @property
-    def read_dsn(self) -> str | None:
-        """Where analytics, ML and agent reads go: the replica when there is one."""
-        return self.replica_dsn or self.warehouse_dsn
+    def read_dsn(self) -> str:
+        """Where analytics, ML and agent reads go (the replica), never the warehouse owner's DSN."""
+        return require_reader_dsn(self)
 
     def require_model_signing_key(self) -> str:
         """The key ML artifacts are signed and verified with; a clear error when none is configured."""
@@ -184,4 +191,40 @@ def load_settings() -> Settings:
         archive_url=_env("ARCHIVE_URL", str(home / "archive")) or str(home / "archive"),
         anthropic_model=_env("ANTHROPIC_MODEL", "claude-sonnet-4-5") or "claude-sonnet-4-5",
         model_signing_key=_env(MODEL_SIGNING_KEY_VARIABLE),
+        replica=_env("PLATFORM_REPLICA", "0") not in ("0", "false", "no"),
+        replica_max_wait=float(_env("PLATFORM_REPLICA_MAX_WAIT", "30") or 30),
+        replica_failover=_failover(_env("PLATFORM_REPLICA_FAILOVER", "primary") or "primary"),
     )
+
+
+def _failover(value: str) -> str:
+    if value not in ("primary", "fail"):
+        raise ValueError(f"PLATFORM_REPLICA_FAILOVER={value!r}: use 'primary' (read there, with a warning) or 'fail'")
+    return value
+
+
+def _dsn_user(dsn: str) -> str | None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    user = conninfo_to_dict(dsn).get("user")
+    return str(user) if user else None
+
+
+def require_reader_dsn(settings: Settings) -> str:
+    """The replica DSN; a clear error when it is missing or names the warehouse's owner role.
+
+    Analytics, ML and agent reads never run as the role that owns the warehouse: without a
+    replica, point ``PLATFORM_REPLICA_DSN`` at the warehouse with a read-only role."""
+    if not settings.replica_dsn:
+        raise RuntimeError(
+            "PLATFORM_REPLICA_DSN is not set: with production databases, set it to the read replica as a "
+            "read-only role (postgresql://platform_reader:…@db-replica:5432/warehouse), or, without a replica, to "
+            "the warehouse as that role; analytics, ML and agent reads never run as the warehouse's owner"
+        )
+    owner = _dsn_user(settings.warehouse_dsn) if settings.warehouse_dsn else None
+    if owner and _dsn_user(settings.replica_dsn) == owner:
+        raise RuntimeError(
+            f"PLATFORM_REPLICA_DSN connects as {owner!r}, the role of PLATFORM_WAREHOUSE_DSN: reads must use a "
+            f"read-only role (README: 'Pointing it at a real PostgreSQL'), not the warehouse's owner"
+        )
+    return settings.replica_dsn

@@ -1,6 +1,8 @@
 """``PostgresML``: one interface whether or not the ``pgml`` extension is installed.
 
     ml = PostgresML(settings.warehouse_dsn, read_dsn=settings.read_dsn, signing_key=settings.model_signing_key)
+    # or, reads on the replica after it has replayed the primary's writes (foundation.replica):
+    ml = PostgresML(settings.warehouse_dsn, reads=ReplicaReads.open(...), signing_key=...)
     ml.train("pr_rework_classifier_v1", "classification", "ml.pr_rework_training_data",
              "rework_indicator", algorithm="lightgbm", test_size=0.3, test_sampling="random")
     ml.predict("pr_rework_classifier_v1", [3, 12, 1, 40.0])
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import psycopg
@@ -22,6 +24,9 @@ from ml.backend import Backend, DeployResult, TrainRequest, TrainResult, argumen
 from ml.engine import Engine
 from ml.extension import ExtensionBackend, extension_installed
 from ml.model import signing_key_bytes
+
+if TYPE_CHECKING:
+    from foundation.replica import ReplicaReads
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,8 @@ class PostgresML:
     an autocommit connection is opened and owned. ``read_dsn`` (e.g. the read replica)
     is where the engine reads training and batch-prediction data; default: ``conn``'s
     database. ``use_extension`` forces a backend; by default it is detected.
+    ``reads`` (a ``foundation.replica.ReplicaReads``) instead of ``read_dsn``: reads go to its DSN
+    (the replica's ML session), each after the replica has replayed what ``conn`` has written.
     ``signing_key`` (at least 16 bytes; the platform passes ``PLATFORM_MODEL_SIGNING_KEY``)
     signs the artifacts the engine stores and verifies them before loading; the library
     never reads it from the environment itself.
@@ -46,14 +53,19 @@ class PostgresML:
         signing_key: bytes | str,
         read_dsn: str | None = None,
         use_extension: bool | None = None,
+        reads: ReplicaReads | None = None,
     ) -> None:
         key = signing_key_bytes(signing_key)  # refused before any connection is opened
         self._owned = isinstance(conn, str)
         self.conn: psycopg.Connection = psycopg.connect(conn, autocommit=True) if isinstance(conn, str) else conn
+        self.reads = reads
+        self.read_dsn = reads.dsn if reads is not None else read_dsn
         installed = extension_installed(self.conn) if use_extension is None else use_extension
         self.backend = "pgml" if installed else "engine"
         self._impl: Backend = (
-            ExtensionBackend(self.conn) if installed else Engine(self.conn, read_dsn=read_dsn, signing_key=key)
+            ExtensionBackend(self.conn) if installed
+            else Engine(self.conn, read_dsn=self.read_dsn, signing_key=key,
+                        before_read=reads.sync if reads is not None else None)
         )
         log.debug("PostgresML backend: %s", self.backend)
 
@@ -112,3 +124,8 @@ class PostgresML:
 
     def version(self) -> str:
         return self._impl.version()
+
+    def sync_reads(self) -> None:
+        """Before reading on ``read_dsn`` what ``conn`` wrote: the replica replays up to the primary's now."""
+        if self.reads is not None:
+            self.reads.sync(self.conn)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -108,9 +108,13 @@ class Engine:
         cache: ModelCache | None = None,
         *,
         signing_key: bytes | str,
+        before_read: Callable[[psycopg.Connection], object] | None = None,
     ):
         self._signing_key = signing_key_bytes(signing_key)
         self.conn = conn
+        # called with the catalog's connection before each read on ``read_dsn``: a replica waits there
+        # until it has replayed what this connection (a view just created, ...) has written
+        self._before_read = before_read
         self.read_dsn = read_dsn or conninfo_of(conn)
         self.reader = ArrowReader(self.read_dsn)
         self.cache = cache if cache is not None else MODEL_CACHE
@@ -118,6 +122,10 @@ class Engine:
 
     def close(self) -> None:
         self.reader.close()
+
+    def _sync_reads(self) -> None:
+        if self._before_read is not None:
+            self._before_read(self.conn)
 
     # --- training ------------------------------------------------------------
 
@@ -168,6 +176,7 @@ class Engine:
             kinds[column.name] = column.kind
 
         started = time.perf_counter()
+        self._sync_reads()
         table = self.reader.fetch(
             _source_query(relation, _select_list(relation, [*pipeline.names, *targets], kinds), filter), self.conn
         )
@@ -517,6 +526,7 @@ class Engine:
             for name in model.feature_names:
                 source.column(name, project_name)
             kinds = {c.name: c.kind for c in model.pipeline.columns}
+            self._sync_reads()
             table = self.reader.fetch(
                 _source_query(source, _select_list(source, model.feature_names, kinds), where), self.conn
             )

@@ -12,6 +12,7 @@ What a rule's failure does (quarantine, block, warn) is decided in ``quality/pol
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -52,6 +53,9 @@ def literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+_MAX_IDENTIFIER = 63  # NAMEDATALEN - 1
+
+
 @dataclass(frozen=True)
 class Rule:
     """One rule of one table. ``kind`` selects its SQL, its expectation and its policy."""
@@ -71,7 +75,13 @@ class Rule:
     @property
     def computed_column(self) -> str | None:
         """For rules no built-in expectation expresses: a batch-view column, NULL unless the row breaks it."""
-        return f"violates__{self.name}" if self.kind in COMPUTED_KINDS else None
+        if self.kind not in COMPUTED_KINDS:
+            return None
+        name = f"violates__{self.name}"
+        # PostgreSQL truncates identifiers to 63 bytes: a longer name would not be the view's column
+        if len(name.encode()) > _MAX_IDENTIFIER:
+            name = f"{name[:_MAX_IDENTIFIER - 9]}_{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+        return name
 
     def computed_value_sql(self, suite: TableSuite) -> str:
         """The computed column's value: what makes the row bad (shown as the sample value)."""

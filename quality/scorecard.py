@@ -10,8 +10,10 @@ has no rows that day.
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -27,6 +29,9 @@ from quality.warehouse import (
     relation_exists,
     window_filter,
 )
+
+if TYPE_CHECKING:
+    from foundation.replica import ReplicaReads
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +74,9 @@ def _metric_filter(rules: list[Rule], suite: TableSuite) -> dict[str, str]:
 
 
 def score_table(conn: psycopg.Connection, suite: TableSuite, day: date) -> list[Score]:
+    """Reads only (its quarantine table exists: ``compute_scorecard`` makes it on the primary first)."""
     if not relation_exists(conn, suite.schema, suite.name):
         return []
-    ensure_quarantine_table(conn, suite.name)
     suite = suite.bind(columns_of(conn, suite.schema, suite.name))
     rules, _ = applicable_rules(conn, suite)
     rules += [r for r in suite.rules if r.kind == "late_arriving"]
@@ -99,12 +104,25 @@ def score_table(conn: psycopg.Connection, suite: TableSuite, day: date) -> list[
     return scores
 
 
-def compute_scorecard(warehouse_dsn: str, day: date) -> list[Score]:
-    """Score every raw table for ``day`` and replace that day in ``quality.scorecard``."""
+def _read_connection(reads: ReplicaReads | None, primary: psycopg.Connection) -> AbstractContextManager[psycopg.Connection]:
+    # the replica's session, once it has replayed what the primary has committed so far
+    return reads.connect() if reads is not None else nullcontext(primary)
+
+
+def compute_scorecard(warehouse_dsn: str, day: date, reads: ReplicaReads | None = None) -> list[Score]:
+    """Score every raw table for ``day`` and replace that day in ``quality.scorecard``.
+
+    The scores are read on ``reads`` (the replica) when given, after it has replayed the raw loads
+    of the run; the tables they need are made, and the scores written, on the primary."""
     with psycopg.connect(warehouse_dsn) as conn:
         ensure_scorecard_table(conn)
-        pin_clock(conn)
-        scores = [s for suite in RAW_SUITES.values() for s in score_table(conn, suite, day)]
+        for suite in RAW_SUITES.values():
+            if relation_exists(conn, suite.schema, suite.name):
+                ensure_quarantine_table(conn, suite.name)
+        conn.commit()
+        with _read_connection(reads, conn) as read_conn:
+            pin_clock(read_conn)
+            scores = [s for suite in RAW_SUITES.values() for s in score_table(read_conn, suite, day)]
         conn.execute(f"DELETE FROM {SCORECARD_TABLE} WHERE day = %s", (day,))  # noqa: S608
         with conn.cursor() as cur:
             cur.executemany(
@@ -125,9 +143,11 @@ def overall(scores: list[Score]) -> dict[str, float]:
     return result
 
 
-def trend(warehouse_dsn: str, day: date, days: int = 14) -> list[tuple[date, dict[str, float]]]:
-    """The row-weighted metrics of the ``days`` days up to ``day``, oldest first."""
-    with psycopg.connect(warehouse_dsn) as conn:
+def trend(warehouse_dsn: str, day: date, days: int = 14, reads: ReplicaReads | None = None
+          ) -> list[tuple[date, dict[str, float]]]:
+    """The row-weighted metrics of the ``days`` days up to ``day``, oldest first (on ``reads`` when given,
+    once it shows the scores just written)."""
+    with reads.connect() if reads is not None else psycopg.connect(warehouse_dsn) as conn:
         rows = conn.execute(
             f"SELECT day, metric, 1 - sum(bad_rows)::float8 / nullif(sum(rows), 0) FROM {SCORECARD_TABLE} "  # noqa: S608
             "WHERE day > %s AND day <= %s GROUP BY day, metric ORDER BY day",

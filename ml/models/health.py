@@ -19,7 +19,7 @@ from psycopg import sql
 from ml import ensure_monitoring_tables
 from ml.models.predictions import predict_values
 from ml.models.specs import SCHEMA, ModelSpec
-from ml.models.warehouse import ensure_training_view, read_frame, relation
+from ml.models.warehouse import ensure_training_view, read_ml_frame, relation
 
 if TYPE_CHECKING:
     from ml import PostgresML
@@ -80,7 +80,7 @@ def training_frame(ml: PostgresML, spec: ModelSpec, limit: int | None = None) ->
     query = sql.SQL("SELECT * FROM {}").format(relation(spec.training_view))
     if limit:
         query = sql.SQL("{} LIMIT {}").format(query, sql.Literal(int(limit)))
-    return read_frame(ml.conn, query)
+    return read_ml_frame(ml, query)
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,8 @@ def predict_sample(ml: PostgresML, spec: ModelSpec) -> SamplePrediction:
 def latest_logged_batch(ml: PostgresML, project: str) -> np.ndarray:
     """Prediction values of the model's most recent logged batch (one ``log_predictions`` call)."""
     ensure_monitoring_tables(ml.conn)
-    frame = read_frame(
-        ml.conn,
+    frame = read_ml_frame(
+        ml,
         sql.SQL(
             "SELECT prediction_value FROM {log} WHERE model_name = %s"
             " AND created_at = (SELECT max(created_at) FROM {log} WHERE model_name = %s)"

@@ -48,7 +48,7 @@ from ml.models.specs import (
     unified_columns,
 )
 from ml.models.training import deployed_model
-from ml.models.warehouse import ensure_schema, read_frame
+from ml.models.warehouse import ensure_schema, read_frame, read_ml_frame
 
 if TYPE_CHECKING:
     from ml import PostgresML
@@ -359,13 +359,16 @@ class ScoringResult:
     seconds: float
 
 
-def score(ml: PostgresML, table: ScoreTable, read_conn: psycopg.Connection | str,
+def score(ml: PostgresML, table: ScoreTable, read_conn: psycopg.Connection | str | None = None,
           params: dict[str, Any] | None = None) -> ScoringResult:
-    """Predict every row of ``table.scoring_sql`` with the deployed model, write and log it."""
+    """Predict every row of ``table.scoring_sql`` with the deployed model, write and log it.
+
+    The rows are read on ``read_conn`` when given, else on the ML session's reads (the replica)."""
     deployed = deployed_model(ml, table.spec.project)
     if deployed is None:
         raise RuntimeError(f"{table.spec.project} has no deployed model: materialize {'/'.join(table.spec.asset_path)}")
-    frame = read_frame(read_conn, table.scoring_sql, params)
+    frame = (read_frame(read_conn, table.scoring_sql, params) if read_conn is not None
+             else read_ml_frame(ml, table.scoring_sql, params))
     if table.unscorable is not None:
         frame["score_status"] = table.unscorable(frame) if len(frame) else pd.Series(dtype=str)
         scorable = (frame["score_status"] == "").to_numpy()

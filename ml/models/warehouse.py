@@ -8,6 +8,7 @@ the views it needs right before using them instead of relying on an earlier run.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import psycopg
@@ -15,6 +16,9 @@ from psycopg import sql
 from psycopg.types.numeric import FloatLoader
 
 from ml.models.specs import SCHEMA, ModelSpec
+
+if TYPE_CHECKING:
+    from ml import PostgresML
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +65,16 @@ def relation(qualified_name: str) -> sql.Identifier:
 def count_rows(conn: psycopg.Connection, select_sql: str) -> int:
     row = conn.execute(sql.SQL("SELECT count(*) FROM ({}) AS counted").format(sql.SQL(select_sql))).fetchone()
     return int(row[0]) if row else 0
+
+
+def read_ml_frame(ml: PostgresML, query: str | sql.Composed,
+                  params: tuple[object, ...] | dict[str, object] | None = None) -> pd.DataFrame:
+    """A read of the ML session: on its read DSN (the replica), once that shows what ``ml.conn`` wrote;
+    on ``ml.conn`` itself when the engine has no separate read DSN."""
+    if ml.read_dsn is None:
+        return read_frame(ml.conn, query, params)
+    ml.sync_reads()
+    return read_frame(ml.read_dsn, query, params)
 
 
 def read_frame(

@@ -59,8 +59,13 @@ class DemoSummary:
         self.checks_passed += passed
         self.checks_warned += warned
         self.checks_failed += len(checks) - passed - warned
+        # which server answered the reads (writes are always the primary's): foundation/replica.py
+        served = sorted({str(m.value) for m in [*(e.materialization.metadata.get("reads_served_by")
+                                                  for e in materializations),
+                                                *(c.metadata.get("reads_served_by") for c in checks)] if m})
         self.lines.append(f"  {label:<28} {len(materializations):>4} materializations  {rows:>10,} rows  "
-                          f"{passed}/{len(checks)} checks passed  (run {result.run_id[:8]})")
+                          f"{passed}/{len(checks)} checks passed  (run {result.run_id[:8]})"
+                          + (f"  reads: {', '.join(served)}" if served else ""))
 
 
 def run_job(defs: Definitions, instance: DagsterInstance, job_name: str,

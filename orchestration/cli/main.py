@@ -15,9 +15,11 @@ from orchestration.cli.shell import add_secrets_flag, print_exports
 log = logging.getLogger("platform")
 
 
-def _cmd_up(_: argparse.Namespace) -> int:
+def _cmd_up(args: argparse.Namespace) -> int:
     from orchestration.stack.control import stack_up
 
+    if args.replica:
+        os.environ["PLATFORM_REPLICA"] = "1"
     stack_up()
     print("embedded stack is up; `eval \"$(platform env)\"` exports its settings")
     return 0
@@ -88,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     parser = argparse.ArgumentParser(prog="platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start the embedded stack and migrate").set_defaults(func=_cmd_up)
+    up = sub.add_parser("up", help="start the embedded stack and migrate")
+    up.add_argument("--replica", action="store_true", help="also start a streaming replica for the reads")
+    up.set_defaults(func=_cmd_up)
     sub.add_parser("down", help="stop the embedded stack (by pid)").set_defaults(func=_cmd_down)
     env = sub.add_parser("env", help="export lines for the resolved settings: eval \"$(platform env)\"")
     add_secrets_flag(env)
@@ -116,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=_cmd_ui)
 
-    from orchestration.cli import archive, dbt, provisioning, quality
+    from orchestration.cli import archive, dbt, ml_engine, provisioning, quality
 
-    for area in (quality, archive, provisioning, dbt):
+    for area in (quality, archive, provisioning, dbt, ml_engine):
         area.add_commands(sub)
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)

@@ -11,16 +11,19 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
 
-from foundation.connections import connect, pin_clock
+from foundation.connections import CLOCK_SETTING, connect, pin_clock
+from foundation.replica import ML_SESSION, ReplicaPolicy, ReplicaReads
 from foundation.settings import Settings, load_settings, mask_dsn
+from foundation.settings import now as platform_now
 
 if TYPE_CHECKING:
+    from dagster import AssetCheckExecutionContext, AssetExecutionContext
     from google.cloud import bigquery
 
     from agents.guards.url import URLPolicy
@@ -44,18 +47,42 @@ class PostgresResource(ConfigurableResource):
         return mask_dsn(self.dsn)
 
 
+FAILOVER_TAG = "platform/reads_failover"
+
+def replica_reads(warehouse_db: PostgresResource, replica_db: PostgresResource,
+                  context: AssetExecutionContext | AssetCheckExecutionContext | None = None,
+                  session: dict[str, str] | None = None) -> ReplicaReads:
+    """Where this step's reads go (``foundation.replica``): the replica, or on a fail-over the primary,
+    which the step's log and the run's tag ``platform/reads_failover`` then say. Every read session
+    carries the platform's clock (views and rules that ask for "now" see the pinned day)."""
+    session = {CLOCK_SETTING: platform_now().isoformat(), **(session or {})}
+    reads = ReplicaReads.open(warehouse_db.dsn, replica_db.dsn, ReplicaPolicy.from_settings(load_settings()), session)
+    if reads.route.warning and context is not None:
+        context.log.warning(reads.route.warning)
+        context.instance.add_run_tags(context.run.run_id, {FAILOVER_TAG: "replica unreachable: reads on the primary"})
+    return reads
+
+
 @contextmanager
-def postgresml(warehouse_db: PostgresResource, replica_db: PostgresResource) -> Iterator[PostgresML]:
-    """PostgresML on the warehouse (catalog writes), reading training data from the replica; artifacts
-    signed and verified with PLATFORM_MODEL_SIGNING_KEY."""
+def postgresml(warehouse_db: PostgresResource, replica_db: PostgresResource,
+               context: AssetExecutionContext | AssetCheckExecutionContext | None = None) -> Iterator[PostgresML]:
+    """PostgresML on the warehouse (catalog writes), reading training and scoring data on the replica in
+    seed 003's ML session (read-only, statement timeout, work_mem); artifacts signed and verified with
+    PLATFORM_MODEL_SIGNING_KEY. ``ml.reads.metadata()`` says where the reads went."""
     # the ML libraries load where models are trained or scored, not with the code location
     from ml import PostgresML
 
     key = load_settings().require_model_signing_key()
+    reads = replica_reads(warehouse_db, replica_db, context, dict(ML_SESSION))
     with (warehouse_db.connect(autocommit=True) as conn,
-          PostgresML(conn, read_dsn=replica_db.dsn, signing_key=key) as ml):
+          PostgresML(conn, reads=reads, signing_key=key) as ml):
         pin_clock(conn)  # the catalog stamps models on the platform's clock (their age is judged on it)
         yield ml
+
+
+def read_metadata(ml: PostgresML) -> dict[str, Any]:
+    """Where an ML step's reads went, for its materialization or check metadata."""
+    return ml.reads.metadata() if ml.reads is not None else {}
 
 
 class BigQueryResource(ConfigurableResource):

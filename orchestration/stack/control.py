@@ -10,7 +10,7 @@ from foundation.connections import sqlalchemy_url
 from foundation.settings import REPO_ROOT, Settings, load_settings
 from orchestration.db.migrate import upgrade
 from orchestration.stack.bigquery import ensure_emulator, stop_emulator
-from orchestration.stack.postgres import ensure_environment, stop_postgres
+from orchestration.stack.postgres import ensure_environment, replica_dir, stop_postgres
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ def stack_down() -> list[str]:
     stopped = []
     if stop_emulator(settings):
         stopped.append("bigquery emulator")
+    if stop_postgres(replica_dir(settings)):  # before its primary, which then shuts down without a standby
+        stopped.append("postgresql replica")
     if stop_postgres(settings.pgdata):
         stopped.append("postgresql")
     return stopped

@@ -166,6 +166,7 @@ def test_export_asset_materializes_with_reconciliation_metadata(marts: ScratchMa
         result = materialize(
             [asset], partition_key=DAYS[0].isoformat(),
             resources={"replica_db": PostgresResource(dsn=marts.read_dsn),
+                       "warehouse_db": PostgresResource(dsn=marts.owner_dsn),
                        "bigquery": BigQueryResource(project=bigquery.project, api_endpoint=bigquery.endpoint)},
             run_config={"ops": {"exports__revenue_metrics": {"config": {"dataset": dataset,
                                                                          "source_schema": marts.schema}}}})

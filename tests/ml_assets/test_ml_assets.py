@@ -60,7 +60,8 @@ def test_everything_materializes_and_every_check_passes(trained: dg.ExecuteInPro
     assert materialized == ({KEY(spec.asset_path) for spec in ALL_MODELS} | {KEY(t.asset_path) for t in SCORE_TABLES}
                             | {KEY(["ml", "churn_risk_customers"])})
     evaluations = trained.get_asset_check_evaluations()
-    assert len(evaluations) == 18  # 2 per model (+ 3 on the detector), 1 drift check per score table
+    # 2 per model (+ 3 on the detector), 1 drift check per score table, the engine's health (seed 003)
+    assert len(evaluations) == 19
     # the detector's recall/precision on the planted anomalies is reported (a warning; see test_churn.py)
     failed = [(e.asset_key.to_user_string(), e.check_name, e.metadata) for e in evaluations
               if not e.passed and e.check_name != "detects_planted_anomalies"]

@@ -74,7 +74,8 @@ def test_scorecard_reports_the_five_metrics(scratch: ScratchStack) -> None:
     scratch.load()
     day = one_day(scratch)
     result = materialize([scorecard], partition_key=day.isoformat(),
-                         resources={"warehouse_db": PostgresResource(dsn=scratch.warehouse_dsn)})
+                         resources={"warehouse_db": PostgresResource(dsn=scratch.warehouse_dsn),
+                                    "replica_db": PostgresResource(dsn=scratch.warehouse_dsn)})
     metadata = result.asset_materializations_for_node("quality__scorecard")[0].metadata
     for metric in policy.METRICS:
         assert 0.0 <= metadata[metric].value <= 1.0
@@ -88,7 +89,8 @@ def test_scorecard_reports_the_five_metrics(scratch: ScratchStack) -> None:
 
     # A range is one run (single-run backfill policy) that scores every day of it.
     days = [day - timedelta(days=2), day - timedelta(days=1)]
-    ranged = materialize([scorecard], resources={"warehouse_db": PostgresResource(dsn=scratch.warehouse_dsn)},
+    ranged = materialize([scorecard], resources={"warehouse_db": PostgresResource(dsn=scratch.warehouse_dsn),
+                                    "replica_db": PostgresResource(dsn=scratch.warehouse_dsn)},
                          tags={"dagster/asset_partition_range_start": days[0].isoformat(),
                                "dagster/asset_partition_range_end": days[1].isoformat()})
     materializations = ranged.asset_materializations_for_node("quality__scorecard")

@@ -33,7 +33,7 @@ from pydantic import Field
 
 from datamove.export_specs import DEFAULT_DATASET, EXPORTS, MART_SCHEMA, ExportSpec
 from orchestration.lib.partitions import daily_partitions, previous_day
-from orchestration.lib.resources import BigQueryResource, PostgresResource
+from orchestration.lib.resources import BigQueryResource, PostgresResource, replica_reads
 
 if TYPE_CHECKING:
     from datamove.export import ExportResult
@@ -91,21 +91,24 @@ def build_export_asset(spec: ExportSpec) -> AssetsDefinition:
             "partition_field": "day",
         },
     )
-    def _export(context: AssetExecutionContext, config: ExportConfig, replica_db: PostgresResource,
-                bigquery: BigQueryResource) -> MaterializeResult:
+    def _export(context: AssetExecutionContext, config: ExportConfig, warehouse_db: PostgresResource,
+                replica_db: PostgresResource, bigquery: BigQueryResource) -> MaterializeResult:
         from datamove.export import ExportError, export_day  # Arrow and ADBC load in export runs only
 
+        # the replica, once it shows the marts the primary has committed (or the primary on a fail-over)
+        reads = replica_reads(warehouse_db, replica_db, context)
+        reads.sync()
         client = bigquery.get_client()
         window = context.partition_time_window
         day, results = window.start.date(), []
         while day < window.end.date():
             try:
-                results.append(export_day(spec, read_dsn=replica_db.dsn, client=client, dataset=config.dataset,
+                results.append(export_day(spec, read_dsn=reads.dsn, client=client, dataset=config.dataset,
                                           day=day, source_schema=config.source_schema, location=bigquery.location))
             except ExportError as error:
                 raise Failure(description=str(error), allow_retries=error.transient) from error
             day += timedelta(days=1)
-        return MaterializeResult(metadata=_metadata(results))  # type: ignore[arg-type]
+        return MaterializeResult(metadata={**_metadata(results), **reads.metadata()})  # type: ignore[dict-item]
 
     return _export
 

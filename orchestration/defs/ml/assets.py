@@ -43,8 +43,8 @@ from ml.models.predictions import (
     write_churn_risk_customers,
 )
 from ml.models.specs import ANOMALY, GROUP, MODELS, ModelSpec
-from ml.models.training import TrainingDataMissing, TrainingOutcome, load_ceilings, train_model
-from orchestration.lib.resources import PostgresResource, postgresml
+from ml.models.training import TrainingDataMissing, load_ceilings, train_model
+from orchestration.lib.resources import PostgresResource, postgresml, read_metadata
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +60,14 @@ class ModelTrainingConfig(Config):
 
 
 def _train(spec: ModelSpec, context: AssetExecutionContext, config: ModelTrainingConfig,
-           warehouse_db: PostgresResource, replica_db: PostgresResource) -> TrainingOutcome:
-    with postgresml(warehouse_db, replica_db) as ml:
+           warehouse_db: PostgresResource, replica_db: PostgresResource) -> dict[str, Any]:
+    with postgresml(warehouse_db, replica_db, context) as ml:
         try:
             outcome = train_model(ml, spec, load_ceilings(config.simulator_report or None))
         except TrainingDataMissing as exc:
             raise Failure(description=str(exc), allow_retries=False) from exc
     context.log.info("%s (model %s): %s", spec.project, outcome.model_id, outcome.deploy_reason)
-    return outcome
+    return {**outcome.metadata(), **read_metadata(ml)}
 
 
 def build_model_asset(spec: ModelSpec) -> AssetsDefinition:
@@ -80,7 +80,7 @@ def build_model_asset(spec: ModelSpec) -> AssetsDefinition:
     )
     def _model(context: AssetExecutionContext, config: ModelTrainingConfig, warehouse_db: PostgresResource,
                replica_db: PostgresResource) -> MaterializeResult:
-        return MaterializeResult(metadata=_train(spec, context, config, warehouse_db, replica_db).metadata())
+        return MaterializeResult(metadata=_train(spec, context, config, warehouse_db, replica_db))
 
     return _model
 
@@ -135,10 +135,10 @@ def build_score_asset(table: ScoreTable) -> AssetsDefinition:
     )
     def _scores(context: AssetExecutionContext, warehouse_db: PostgresResource,
                 replica_db: PostgresResource) -> MaterializeResult:
-        with postgresml(warehouse_db, replica_db) as ml:
-            result = score(ml, table, replica_db.dsn)
+        with postgresml(warehouse_db, replica_db, context) as ml:
+            result = score(ml, table)
         context.log.info("%s: %d rows by model %s", table.qualified, len(result.rows), result.model_id)
-        return MaterializeResult(metadata=_score_metadata(result))
+        return MaterializeResult(metadata={**_score_metadata(result), **read_metadata(ml)})
 
     return _scores
 
@@ -154,7 +154,7 @@ def build_score_asset(table: ScoreTable) -> AssetsDefinition:
 )
 def anomaly_detector(context: AssetExecutionContext, config: ModelTrainingConfig, warehouse_db: PostgresResource,
                      replica_db: PostgresResource) -> MaterializeResult:
-    with postgresml(warehouse_db, replica_db) as ml:
+    with postgresml(warehouse_db, replica_db, context) as ml:
         if ml.backend == "pgml":
             raise Failure(description="the pgml extension has no anomaly_detection task; the detector needs the "
                                       "platform's PostgresML-compatible engine", allow_retries=False)
@@ -165,7 +165,7 @@ def anomaly_detector(context: AssetExecutionContext, config: ModelTrainingConfig
             raise Failure(description=f"{exc} (materialize the ml/* score tables)", allow_retries=False) from exc
         scoring = score_unscored_predictions(ml, outcome.model_id)
     context.log.info("scored %d logged predictions: %s", scoring.scored, scoring.by_severity)
-    metadata = outcome.metadata()
+    metadata = {**outcome.metadata(), **read_metadata(ml)}
     metadata.update({
         "predictions_scored": MetadataValue.int(scoring.scored),
         "anomalies": MetadataValue.int(scoring.anomalies),
@@ -192,15 +192,16 @@ class ChurnScoringConfig(Config):
 def churn_scores(context: AssetExecutionContext, config: ChurnScoringConfig, warehouse_db: PostgresResource,
                  replica_db: PostgresResource) -> MaterializeResult:
     requested = date.fromisoformat(config.feature_day) if config.feature_day else None
-    try:
-        day = check_churn_feature_day(replica_db.dsn, requested)
-    except NoChurnFeatures as exc:
-        raise Failure(description=str(exc), allow_retries=False) from exc
-    with postgresml(warehouse_db, replica_db) as ml:
-        result = score(ml, CHURN_SCORES, replica_db.dsn, {"feature_day": day})
+    with postgresml(warehouse_db, replica_db, context) as ml:
+        ml.sync_reads()
+        try:
+            day = check_churn_feature_day(ml.read_dsn or replica_db.dsn, requested)
+        except NoChurnFeatures as exc:
+            raise Failure(description=str(exc), allow_retries=False) from exc
+        result = score(ml, CHURN_SCORES, params={"feature_day": day})
     context.log.info("%s: %d customers of %s by model %s", CHURN_SCORES.qualified, len(result.rows), day,
                      result.model_id)
-    return MaterializeResult(metadata=_score_metadata(result))
+    return MaterializeResult(metadata={**_score_metadata(result), **read_metadata(ml)})
 
 
 @asset(

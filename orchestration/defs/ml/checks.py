@@ -10,6 +10,7 @@ recall and precision on the planted anomalies (``ml/models/planted_anomalies.py`
 # No `from __future__ import annotations`: Dagster inspects resource annotations at runtime.
 
 from dagster import (
+    AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
@@ -22,9 +23,10 @@ from ml import NoDeploymentError
 from ml.models.health import MEAN_SHIFT_BOUND, PSI_BOUND, predict_sample, prediction_drift
 from ml.models.planted_anomalies import PRECISION_TARGET, RECALL_TARGET, evaluate_detector
 from ml.models.predictions import SCORE_TABLES, ScoreTable
-from ml.models.specs import ALL_MODELS, ANOMALY, ModelSpec
+from ml.models.specs import ALL_MODELS, ANOMALY, TRAJECTORY, ModelSpec
 from ml.models.training import finite_number
-from orchestration.lib.resources import PostgresResource, postgresml
+from orchestration.lib.ml_health import ml_health
+from orchestration.lib.resources import PostgresResource, postgresml, read_metadata
 
 ANOMALY_RATE_BOUND = 0.2  # more than one flagged prediction in five means the detector, not the models, is off
 
@@ -47,6 +49,7 @@ def build_sample_check(spec: ModelSpec) -> AssetChecksDefinition:
         return AssetCheckResult(
             passed=sample.passed,
             metadata={
+                **read_metadata(ml),
                 "sample_rows": MetadataValue.int(sample.rows),
                 "all_finite": MetadataValue.bool(sample.finite),
                 "in_range": MetadataValue.bool(sample.in_range),
@@ -153,6 +156,7 @@ def build_drift_check(table: ScoreTable) -> AssetChecksDefinition:
                 f"{spec.project}'s predictions drifted: PSI {drift.psi:.3f} (bound {PSI_BOUND}), "
                 f"mean shift {drift.mean_shift:.2f} sd (bound {MEAN_SHIFT_BOUND})"),
             metadata={
+                **read_metadata(ml),
                 "psi": MetadataValue.float(drift.psi),
                 "psi_bound": MetadataValue.float(PSI_BOUND),
                 "mean_shift_sd": MetadataValue.float(drift.mean_shift),
@@ -168,6 +172,24 @@ def build_drift_check(table: ScoreTable) -> AssetChecksDefinition:
     return _check
 
 
+@asset_check(asset=AssetKey(TRAJECTORY.asset_path), name="ml_engine_answers_on_replica",
+             description="Seed 003's ML health: the engine's version and a tiny train/predict round trip on the ML "
+             "session (the read replica), with the replica's lag; fails when the round trip is wrong or the reads "
+             "failed over to the primary. Also `platform ml health`.")
+def ml_engine_answers_on_replica(context: AssetCheckExecutionContext, warehouse_db: PostgresResource,
+                                 replica_db: PostgresResource) -> AssetCheckResult:
+    report = ml_health(warehouse_db, replica_db, context)
+    failed_over = "replica_failover" in report
+    description = report.get("error") or report.get("replica_failover")
+    return AssetCheckResult(
+        passed=bool(report["healthy"]) and not failed_over,
+        severity=AssetCheckSeverity.WARN if report["healthy"] else AssetCheckSeverity.ERROR,
+        description=str(description) if description else None,
+        metadata={key: MetadataValue.text(str(value)) if isinstance(value, str) or value is None else value
+                  for key, value in report.items()},
+    )
+
+
 def build_model_checks(spec: ModelSpec) -> list[AssetChecksDefinition]:
     checks = [build_sample_check(spec)]
     if spec.metric and spec.metric_floor is not None:
@@ -179,5 +201,6 @@ ml_checks = [
     *(check for spec in ALL_MODELS for check in build_model_checks(spec)),
     anomaly_rate_within_bound,
     detects_planted_anomalies,
+    ml_engine_answers_on_replica,
     *(build_drift_check(table) for table in SCORE_TABLES),
 ]

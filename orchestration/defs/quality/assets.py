@@ -18,8 +18,9 @@ from dagster import (
 )
 
 from foundation.catalog import SOURCE_TABLES
+from foundation.settings import load_settings
 from orchestration.lib.partitions import daily_partitions
-from orchestration.lib.resources import PostgresResource
+from orchestration.lib.resources import PostgresResource, replica_reads
 from quality import policy
 from quality.scorecard import Score, compute_scorecard, overall, trend
 
@@ -63,12 +64,15 @@ def scores_table(scores: list[Score]) -> MetadataValue:
                  "uniqueness) per raw table and day, against their targets; stored in quality.scorecard."),
     metadata={"dagster/table_name": "warehouse.quality.scorecard"},
 )
-def scorecard(context: AssetExecutionContext, warehouse_db: PostgresResource) -> MaterializeResult:
+def scorecard(context: AssetExecutionContext, warehouse_db: PostgresResource,
+              replica_db: PostgresResource) -> MaterializeResult:
     window = context.partition_time_window
     days = [window.start.date() + timedelta(days=i) for i in range((window.end - window.start).days)]
+    # scores are read on the replica once it has replayed the run's raw loads; written on the primary
+    reads = replica_reads(warehouse_db, replica_db, context, {"statement_timeout": load_settings().reader_statement_timeout})
     per_day = {}
     for day in days:  # every day of the run's window is scored and stored; the metadata shows the last
-        per_day[day] = compute_scorecard(warehouse_db.dsn, day)
+        per_day[day] = compute_scorecard(warehouse_db.dsn, day, reads)
         context.log.info("scorecard %s: %s", day, overall(per_day[day]))
     day = days[-1]
     scores = per_day[day]
@@ -81,7 +85,8 @@ def scorecard(context: AssetExecutionContext, warehouse_db: PostgresResource) ->
         "targets_met": MetadataValue.bool(not below),
         "below_target": MetadataValue.json(below),
         "scores": scores_table(scores),
-        "trend": MetadataValue.md(trend_markdown(trend(warehouse_db.dsn, day))),
+        "trend": MetadataValue.md(trend_markdown(trend(warehouse_db.dsn, day, reads=reads))),
+        **reads.metadata(),
         "dagster/row_count": sum(len(v) for v in per_day.values()),
         "days_scored": len(days),
     })

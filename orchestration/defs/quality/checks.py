@@ -33,7 +33,7 @@ from dagster import (
 from foundation.catalog import RAW_SCHEMA
 from foundation.settings import load_settings, mask_dsn
 from orchestration.lib.partitions import daily_partitions
-from orchestration.lib.resources import PostgresResource
+from orchestration.lib.resources import PostgresResource, replica_reads
 from quality import policy
 from quality.quarantine import quarantine_counts
 from quality.reconcile import RECONCILED_MARTS, DayReconciliation, MartNotBuiltError, reconcile
@@ -263,13 +263,15 @@ def build_reconciliation_checks() -> AssetChecksDefinition:
 
     @multi_asset_check(name="marts_reconcile_to_raw", specs=specs, can_subset=True, compute_kind="postgres",
                        description="Daily marts reconciled to raw per partition (quality/reconcile.py)")
-    def _reconcile(context: AssetCheckExecutionContext,
-                   warehouse_db: PostgresResource) -> Iterator[AssetCheckResult]:
+    def _reconcile(context: AssetCheckExecutionContext, warehouse_db: PostgresResource,
+                   replica_db: PostgresResource) -> Iterator[AssetCheckResult]:
         window = context.op_execution_context.partition_time_window
+        reads = replica_reads(warehouse_db, replica_db, context)  # only reads: the replica, once it shows the marts
+        reads.sync()
         for check_key in context.selected_asset_check_keys:
             key = check_key.asset_key
             try:
-                days = reconcile(warehouse_db.dsn, key.path[-1], window.start.date(), window.end.date())
+                days = reconcile(reads.dsn, key.path[-1], window.start.date(), window.end.date())
             except MartNotBuiltError as missing:
                 yield AssetCheckResult(asset_key=key, check_name=RECONCILIATION_CHECK, passed=False,
                                        description=str(missing), metadata={"error": str(missing)})
