@@ -154,20 +154,25 @@ def _to_schema(batch: pa.RecordBatch, spec: ExportSpec, schema: pa.Schema) -> pa
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def refuse_non_finite(cursor: Any, spec: ExportSpec, relation: str, columns: dict[str, str], day: date) -> None:
+def refuse_non_finite(cursor: Any, spec: ExportSpec, relation: str, columns: dict[str, str], day: date,
+                      source: str | None = None) -> None:
     """Fail, naming column and day, when the mart's day holds NaN or ±Infinity: nothing is loaded, so
     BigQuery keeps what it held for the day. (Equality, not a range: PostgreSQL sorts NaN above every
-    number, and round(NaN) is NaN, so no other step would stop it.)"""
+    number, and round(NaN) is NaN, so no other step would stop it.) ``source`` is what the rows are read
+    from when it is not ``relation`` itself (the mart joined with the spec's enrichment), so the
+    enrichment's columns are checked where they exist."""
     checked = [f.name for f in spec.schema if columns[f.name].split("(")[0] in _NON_FINITE_PG]
     if not checked:
         return
     counts = ", ".join(f"count(*) FILTER (WHERE {_quote(c)} IN ('NaN', 'Infinity', '-Infinity'))" for c in checked)
-    cursor.execute(f"SELECT {counts} FROM {relation} "  # noqa: S608 - catalog-checked names
+    cursor.execute(f"SELECT {counts} FROM {source or relation} "  # noqa: S608 - catalog-checked names
                    f"WHERE {_quote(PARTITION_FIELD)} = DATE '{day.isoformat()}'")
     found = {c: int(n) for c, n in zip(checked, cursor.fetchone(), strict=True) if n}
     if found:
+        added = spec.enrichment.columns if spec.enrichment else ()
+        origin = {c: f" of {spec.enrichment.relation}" for c in added} if spec.enrichment else {}
         raise ExportError(f"{relation} for {day} holds non-finite values (NaN or Infinity) in "
-                          + ", ".join(f"column {c} ({n} row(s))" for c, n in found.items())
+                          + ", ".join(f"column {c}{origin.get(c, '')} ({n} row(s))" for c, n in found.items())
                           + f"; nothing was loaded, {spec.name} keeps its previous rows for {day}")
 
 
@@ -205,7 +210,7 @@ def read_mart_day(spec: ExportSpec, read_dsn: str, relation: str, day: date, pat
         missing = [f.name for f in spec.schema if f.name not in columns]
         if missing:
             raise ExportError(f"mart {relation} lacks column(s) {missing} of the BigQuery schema of {spec.name}")
-        refuse_non_finite(cursor, spec, relation, columns, day)
+        refuse_non_finite(cursor, spec, relation, columns, day, source)
         expressions = [_select_expression(f, columns[f.name]) for f in spec.schema]
         checksum_sql = _select_expression(checksum_field, columns[spec.checksum_column]).rsplit(" AS ", 1)[0]
         where = f"{_quote(PARTITION_FIELD)} = DATE '{day.isoformat()}'"
@@ -243,7 +248,7 @@ def _prepare_target(spec: ExportSpec, client: bigquery.Client, dataset: str, loc
                     day: date) -> DayTarget:
     ensure_dataset(client, dataset, location)
     schema = list(spec.schema)
-    ensure_day_partitioned_table(client, table_id, schema, PARTITION_FIELD, list(spec.clustering))
+    ensure_day_partitioned_table(client, table_id, schema, PARTITION_FIELD, list(spec.clustering), spec.added_columns)
     return inspect_day(client, table_id, day, schema, PARTITION_FIELD)
 
 
