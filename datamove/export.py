@@ -158,21 +158,18 @@ def refuse_non_finite(cursor: Any, spec: ExportSpec, relation: str, columns: dic
                       source: str | None = None) -> None:
     """Fail, naming column and day, when the mart's day holds NaN or ±Infinity: nothing is loaded, so
     BigQuery keeps what it held for the day. (Equality, not a range: PostgreSQL sorts NaN above every
-    number, and round(NaN) is NaN, so no other step would stop it.) ``source`` is what the rows are read
-    from when it is not ``relation`` itself (the mart joined with the spec's enrichment), so the
-    enrichment's columns are checked where they exist."""
+    number, and round(NaN) is NaN, so no other step would stop it.)"""
     checked = [f.name for f in spec.schema if columns[f.name].split("(")[0] in _NON_FINITE_PG]
     if not checked:
         return
     counts = ", ".join(f"count(*) FILTER (WHERE {_quote(c)} IN ('NaN', 'Infinity', '-Infinity'))" for c in checked)
+    # the rows as exported: the mart with its enrichment's columns (e.g. the churn probability)
     cursor.execute(f"SELECT {counts} FROM {source or relation} "  # noqa: S608 - catalog-checked names
                    f"WHERE {_quote(PARTITION_FIELD)} = DATE '{day.isoformat()}'")
     found = {c: int(n) for c, n in zip(checked, cursor.fetchone(), strict=True) if n}
     if found:
-        added = spec.enrichment.columns if spec.enrichment else ()
-        origin = {c: f" of {spec.enrichment.relation}" for c in added} if spec.enrichment else {}
         raise ExportError(f"{relation} for {day} holds non-finite values (NaN or Infinity) in "
-                          + ", ".join(f"column {c}{origin.get(c, '')} ({n} row(s))" for c, n in found.items())
+                          + ", ".join(f"column {c} ({n} row(s))" for c, n in found.items())
                           + f"; nothing was loaded, {spec.name} keeps its previous rows for {day}")
 
 
