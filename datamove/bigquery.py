@@ -168,17 +168,49 @@ def ensure_dataset(client: bigquery.Client, dataset_id: str, location: str | Non
     return dataset
 
 
+_SQL_TYPES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
+
+
+def _add_columns(client: bigquery.Client, table: bigquery.Table, schema: list[bigquery.SchemaField],
+                 addable: tuple[str, ...]) -> bigquery.Table:
+    """``table`` with the columns of ``addable`` that ``schema`` ends with and it lacks, added in place.
+
+    Only NULLABLE columns at the end, and only when the table has exactly the columns before
+    them: BigQuery adds a NULLABLE column to a table as a metadata change (its rows read NULL),
+    and appending keeps the column order the loads rely on. Anything else is left to the schema
+    check to refuse.
+    """
+    current = list(table.schema)
+    missing = schema[len(current):]
+    if not missing or _normalized(current) != _normalized(schema[:len(current)]):
+        return table
+    if any(f.name not in addable or (f.mode or "NULLABLE").upper() != "NULLABLE" or f.fields for f in missing):
+        return table
+    table.schema = [*current, *missing]
+    updated = client.update_table(table, ["schema"])  # on BigQuery this adds the columns, descriptions included
+    # The emulator keeps a table's schema and its storage apart: the patch changes the schema only, the
+    # DDL the storage. On BigQuery the DDL finds the columns there and does nothing.
+    additions = ", ".join(f"ADD COLUMN IF NOT EXISTS {_sql_column(f.name)} "
+                          f"{_SQL_TYPES.get(f.field_type.upper(), f.field_type.upper())}" for f in missing)
+    client.query(f"ALTER TABLE {_sql_table(table.reference)} {additions}").result()
+    log.info("added NULLABLE column(s) %s to %s", [f.name for f in missing], table.full_table_id or table.table_id)
+    return updated
+
+
 def ensure_day_partitioned_table(
     client: bigquery.Client,
     table_id: str,
     schema: list[bigquery.SchemaField],
     partition_field: str,
     clustering_fields: list[str] | None = None,
+    addable: tuple[str, ...] = (),
 ) -> bigquery.Table:
     """Create the table partitioned by day on ``partition_field`` (idempotent).
 
     An existing table must have the same schema and partitioning: schema drift is an
-    error here rather than a silent change.
+    error here rather than a silent change. The one exception: columns named in ``addable``
+    (NULLABLE, at the end of ``schema``) that a table created before them lacks are added in
+    place.
     """
     field = _field(schema, partition_field)
     if field.field_type.upper() not in _PARTITION_TYPES:
@@ -191,7 +223,7 @@ def ensure_day_partitioned_table(
     )
     if clustering_fields:
         table.clustering_fields = clustering_fields
-    existing = client.create_table(table, exists_ok=True)
+    existing = _add_columns(client, client.create_table(table, exists_ok=True), schema, addable)
     _check_table_schema(existing, schema)
     partitioning = existing.time_partitioning
     if partitioning is None or partitioning.field != partition_field:

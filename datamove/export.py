@@ -245,7 +245,7 @@ def _prepare_target(spec: ExportSpec, client: bigquery.Client, dataset: str, loc
                     day: date) -> DayTarget:
     ensure_dataset(client, dataset, location)
     schema = list(spec.schema)
-    ensure_day_partitioned_table(client, table_id, schema, PARTITION_FIELD, list(spec.clustering))
+    ensure_day_partitioned_table(client, table_id, schema, PARTITION_FIELD, list(spec.clustering), spec.added_columns)
     return inspect_day(client, table_id, day, schema, PARTITION_FIELD)
 
 

@@ -40,6 +40,14 @@ class ExportSpec:
     clustering: tuple[str, ...]
     description: str
     enrichment: Enrichment | None = None
+    # NULLABLE columns at the end of the schema that tables of an earlier release lack: the export
+    # adds them to such a table in place (its earlier rows read NULL); any other drift is refused.
+    added_columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        tail = self.schema[len(self.schema) - len(self.added_columns):] if self.added_columns else ()
+        if tuple(f.name for f in tail) != self.added_columns or any(f.mode == "REQUIRED" for f in tail):
+            raise ValueError(f"{self.name}: added columns {self.added_columns} must be the schema's last, NULLABLE")
 
     @property
     def mart_path(self) -> tuple[str, ...]:
@@ -99,6 +107,7 @@ EXPORTS: dict[str, ExportSpec] = {
             # ml/churn_scores reads the marts, so the mart cannot read it back: the export joins it.
             enrichment=Enrichment(relation="ml.churn_scores", on=(("customer_id", "customer_id"), ("day", "feature_day")),
                                   columns=("churn_probability",), asset_path=("ml", "churn_scores")),
+            added_columns=("churn_probability",),
         ),
         ExportSpec(
             name="revenue_metrics",

@@ -1,19 +1,39 @@
 """The anomaly detector's view of the prediction log, and scoring of logged predictions.
 
 The seed's monitoring view (Task 5.3) feeds the raw prediction value, the model name
-and the hour of every prediction to one isolation forest. Here, instead:
+and the hour of every prediction to one isolation forest. Here, instead, the forest sees
+how far a prediction lies beyond what its own model ordinarily does (``outlyingness``),
+the count of missing inputs and the response time:
 
-- the value becomes its distance beyond the model's Tukey fences (Q1 - 1.5 IQR,
-  Q3 + 1.5 IQR over the window) in IQR units, 0 inside them: models' scales differ by
-  six orders of magnitude (seconds vs probabilities), and a multimodal distribution
-  such as story points would otherwise make whole clusters of ordinary estimates
-  "isolated";
-- the model name is left out: a model that predicts less often than another is not
-  anomalous (with it, every rework prediction scored as an anomaly);
-- hour and day of week are left out: batch scoring runs at one hour, so a re-run at
-  another hour would look anomalous for no reason;
-- the count of missing (null) inputs is added: a prediction made from incomplete
-  features, such as an epic with no child issues yet, is worth a look.
+- ``prediction_outlyingness``: the value's distance beyond its model's Tukey fences
+  (Q1 - 1.5 S, Q3 + 1.5 S) in units of S, 0 inside them. S is the IQR, else the mean
+  absolute deviation from the median (a binary or mostly constant value has an IQR of 0;
+  unlike the standard deviation, a few wild values barely widen it), else 1. Models' scales differ by six orders of magnitude (seconds vs
+  probabilities), so each model is fenced on its own. A classifier's probability is
+  measured on the logit scale, where a skewed output such as churn (most customers near
+  0, a few legitimately near 1) is no longer a long tail; a "probability" outside [0, 1]
+  cannot come from a working classifier and gets ``IMPOSSIBLE_OUTLYINGNESS``. The
+  quartiles are taken over the model's distinct values, so a stuck model repeating one
+  value cannot narrow its own fences and make every other prediction look extreme;
+- ``batch_outlyingness``: the same distance for the median of the prediction's batch
+  (model, instant): a batch that moved as a whole (a burst of values that one by one a
+  model could produce) stands out even when no single value does;
+- ``input_outlyingness``: the most outlying numeric input, beyond that input's quartiles
+  by 10 of its spreads (S as above; the fence is widened by the same spread, so a binary
+  input whose IQR is 0 is not "outlying" at its rarer value): an upstream feature that broke before the output shows it. Counts such as a
+  power user's weekly tasks pass 5 spreads in healthy data;
+- ``repeated_value_count``: other predictions of the same batch with exactly this value,
+  beyond ``REPEAT_TOLERANCE`` (tree models give a few customers with near-identical
+  features the same probability): a stuck model.
+
+``outlyingness`` is the largest of the four, and it alone enters the forest: an
+isolation forest cannot split on a feature that never varies in its training rows, so
+a separate "stuck" or "drift" feature that is 0 for every healthy prediction would make
+those failures invisible to it. Folded into one measure, the healthy window's ordinary
+slight excesses (a few predictions just past a Tukey fence) give the forest its
+splits, and every kind of failure lies beyond them. Left out, as before: the model name
+(a model that predicts less often than another is not anomalous) and hour and day of
+week (batch scoring runs at one hour; a re-run at another would look anomalous).
 
 Logged predictions without a score are scored after each (re)training; those with
 score < -0.5 are flagged and get one ``ml.ml_anomaly_alerts`` row with the severity
@@ -32,7 +52,7 @@ import psycopg
 
 from foundation.connections import CLOCK_OR_SERVER_SQL, pin_clock
 from ml import ensure_monitoring_tables, severity_for
-from ml.models.specs import ANOMALY, SCHEMA
+from ml.models.specs import ANOMALY, MODELS, SCHEMA
 from ml.models.warehouse import create_view, read_frame
 from ml.monitoring import is_anomaly, recommended_action
 
@@ -45,27 +65,80 @@ MONITORING_WINDOW_DAYS = 30  # spelled out in MONITORING_FEATURES_SQL
 MONITORING_FEATURES_VIEW = f"{SCHEMA}.ml_prediction_monitoring_features"
 SEVERITIES = ("high", "medium", "low", "normal")
 
-# Tuned on the planted anomalies (ml/models/planted_anomalies.py): the isolation forest isolates
-# any row off the mass of all-zero rows, so each feature is 0 for what healthy models produce
-# daily: values within 5 IQR of the quartiles (skewed outputs and inputs pass Tukey's 1.5 IQR
-# often) and the model's usual NULL inputs. Repeats are counted as they are (REPEAT_TOLERANCE 0):
-# the forest can only split on a feature that varies in its training rows, and the few natural
-# repeats of healthy batches are what lets it see a stuck one (with a tolerance of 3 it found 5 of 40).
-PREDICTION_FENCE_IQR = 5.0
-INPUT_FENCE_IQR = 5.0
-REPEAT_TOLERANCE = 0
+# Fences and tolerance (the detector's thresholds; measured on the planted anomalies of
+# ml/models/planted_anomalies.py, docs/ml_assets.md): Tukey's 1.5 on each model's own scale
+# leaves a few healthy predictions just past it in any window, which is what lets the forest
+# split; inputs get 10 spreads, as heavy-tailed counts pass 5 in healthy data; four identical
+# values in one batch are a stuck model, three happen in a tree model's batch of a few hundred.
+PREDICTION_FENCE = 1.5
+INPUT_FENCE = 10.0
+REPEAT_TOLERANCE = 2
+IMPOSSIBLE_OUTLYINGNESS = 1000.0
+PROBABILITY_EPSILON = 1e-6  # probabilities are clipped to [eps, 1 - eps] so 0 and 1 have a finite logit
+# Models whose logged output is a probability (classifiers log P(positive class)).
+PROBABILITY_MODELS = tuple(spec.project for spec in MODELS if spec.task == "classification")
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in values) or "NULL"
+
+
+def _beyond_fences(value: str, fences: str, fence: float) -> str:
+    """SQL: ``value``'s distance beyond ``fences``' (q1, q3, spread) widened by ``fence`` spreads, in spreads."""
+    return (f"greatest({fences}.q1 - {fence} * {fences}.spread - {value},"
+            f" {value} - {fences}.q3 - {fence} * {fences}.spread, 0) / {fences}.spread")
+
+
+_CLIPPED = f"least(greatest(prediction_value, {PROBABILITY_EPSILON}), 1 - {PROBABILITY_EPSILON})"
 
 MONITORING_FEATURES_SQL = f"""WITH recent AS (
-    SELECT * FROM ml.ml_prediction_log WHERE created_at >= {CLOCK_OR_SERVER_SQL} - interval '30 days'
+    SELECT
+        *,
+        model_name IN ({_sql_list(PROBABILITY_MODELS)}) AS is_probability
+    FROM ml.ml_prediction_log
+    WHERE created_at >= {CLOCK_OR_SERVER_SQL} - interval '30 days'
+),
+
+-- each model's output on its own scale: a probability as its logit
+scaled AS (
+    SELECT
+        *,
+        CASE WHEN is_probability THEN ln({_CLIPPED} / (1 - {_CLIPPED})) ELSE prediction_value END AS scaled_value,
+        is_probability AND (prediction_value < 0 OR prediction_value > 1) AS is_impossible
+    FROM recent
+),
+
+-- quartiles of each model's distinct values: a value repeated by a stuck model counts once
+distinct_values AS (
+    SELECT DISTINCT model_name, scaled_value FROM scaled
 ),
 
 fences AS (
     SELECT
+        v.model_name,
+        q.q1,
+        q.q3,
+        coalesce(nullif(q.q3 - q.q1, 0), nullif(avg(abs(v.scaled_value - q.median)), 0), 1) AS spread
+    FROM distinct_values AS v
+    INNER JOIN (
+        SELECT
+            model_name,
+            percentile_cont(0.25) WITHIN GROUP (ORDER BY scaled_value) AS q1,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY scaled_value) AS median,
+            percentile_cont(0.75) WITHIN GROUP (ORDER BY scaled_value) AS q3
+        FROM distinct_values
+        GROUP BY model_name
+    ) AS q ON q.model_name = v.model_name
+    GROUP BY v.model_name, q.q1, q.q3
+),
+
+batches AS (
+    SELECT
         model_name,
-        percentile_cont(0.25) WITHIN GROUP (ORDER BY prediction_value) AS q1,
-        percentile_cont(0.75) WITHIN GROUP (ORDER BY prediction_value) AS q3
-    FROM recent
-    GROUP BY model_name
+        created_at,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY scaled_value) AS batch_median
+    FROM scaled
+    GROUP BY model_name, created_at
 ),
 
 nulls AS (
@@ -96,58 +169,74 @@ inputs AS (
 
 input_fences AS (
     SELECT
-        model_name,
-        key,
-        percentile_cont(0.25) WITHIN GROUP (ORDER BY value) AS q1,
-        percentile_cont(0.75) WITHIN GROUP (ORDER BY value) AS q3,
-        stddev_pop(value) AS sd
+        inputs.model_name,
+        inputs.key,
+        q.q1,
+        q.q3,
+        coalesce(nullif(q.q3 - q.q1, 0), nullif(avg(abs(inputs.value - q.median)), 0), 1) AS spread
     FROM inputs
-    GROUP BY model_name, key
+    INNER JOIN (
+        SELECT
+            model_name,
+            key,
+            percentile_cont(0.25) WITHIN GROUP (ORDER BY value) AS q1,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median,
+            percentile_cont(0.75) WITHIN GROUP (ORDER BY value) AS q3
+        FROM inputs
+        GROUP BY model_name, key
+    ) AS q ON q.model_name = inputs.model_name AND q.key = inputs.key
+    GROUP BY inputs.model_name, inputs.key, q.q1, q.q3
 ),
 
--- per prediction, its most outlying numeric input, in that input's spreads (IQR, else sd, else 1)
+-- per prediction, its most outlying numeric input
 input_outlyingness AS (
     SELECT
         inputs.id,
-        max(
-            greatest(
-                f.q1 - {INPUT_FENCE_IQR} * (f.q3 - f.q1) - inputs.value,
-                inputs.value - f.q3 - {INPUT_FENCE_IQR} * (f.q3 - f.q1),
-                0
-            ) / coalesce(nullif(f.q3 - f.q1, 0), nullif(f.sd, 0), 1)
-        ) AS input_outlyingness
+        max({_beyond_fences("inputs.value", "f", INPUT_FENCE)}) AS input_outlyingness
     FROM inputs
     INNER JOIN input_fences AS f ON f.model_name = inputs.model_name AND f.key = inputs.key
     GROUP BY inputs.id
+),
+
+measured AS (
+    SELECT
+        scaled.id,
+        scaled.created_at,
+        scaled.model_name,
+        CASE WHEN scaled.is_impossible THEN {IMPOSSIBLE_OUTLYINGNESS}
+            ELSE {_beyond_fences("scaled.scaled_value", "fences", PREDICTION_FENCE)}
+        END AS prediction_outlyingness,
+        {_beyond_fences("batches.batch_median", "fences", PREDICTION_FENCE)} AS batch_outlyingness,
+        coalesce(input_outlyingness.input_outlyingness, 0) AS input_outlyingness,
+        -- other predictions of the same batch (model, instant) with exactly this value: a stuck model
+        greatest(
+            count(*) OVER (PARTITION BY scaled.model_name, scaled.created_at, scaled.prediction_value)
+            - 1 - {REPEAT_TOLERANCE},
+            0
+        ) AS repeated_value_count,
+        -- NULL inputs beyond what the model's predictions usually have (99th percentile)
+        greatest(nulls.null_count - usual_nulls.null_count, 0) AS null_feature_count,
+        coalesce(scaled.response_time_ms, 0) AS response_time_ms
+    FROM scaled
+    INNER JOIN fences ON fences.model_name = scaled.model_name
+    INNER JOIN batches ON batches.model_name = scaled.model_name AND batches.created_at = scaled.created_at
+    INNER JOIN nulls ON nulls.id = scaled.id
+    INNER JOIN usual_nulls ON usual_nulls.model_name = scaled.model_name
+    LEFT JOIN input_outlyingness ON input_outlyingness.id = scaled.id
 )
 
 SELECT
-    recent.id,
-    recent.created_at,
-    recent.model_name,
-    coalesce(
-        greatest(
-            fences.q1 - {PREDICTION_FENCE_IQR} * (fences.q3 - fences.q1) - recent.prediction_value,
-            recent.prediction_value - fences.q3 - {PREDICTION_FENCE_IQR} * (fences.q3 - fences.q1),
-            0
-        ) / nullif(fences.q3 - fences.q1, 0),
-        0
-    ) AS prediction_outlyingness,
-    coalesce(input_outlyingness.input_outlyingness, 0) AS input_outlyingness,
-    -- other predictions of the same batch (model, instant) with exactly this value: a stuck model
-    greatest(
-        count(*) OVER (PARTITION BY recent.model_name, recent.created_at, recent.prediction_value)
-        - 1 - {REPEAT_TOLERANCE},
-        0
-    ) AS repeated_value_count,
-    -- NULL inputs beyond what the model's predictions usually have (99th percentile)
-    greatest(nulls.null_count - usual_nulls.null_count, 0) AS null_feature_count,
-    coalesce(recent.response_time_ms, 0) AS response_time_ms
-FROM recent
-INNER JOIN fences ON fences.model_name = recent.model_name
-INNER JOIN nulls ON nulls.id = recent.id
-INNER JOIN usual_nulls ON usual_nulls.model_name = recent.model_name
-LEFT JOIN input_outlyingness ON input_outlyingness.id = recent.id"""  # noqa: S608 - the platform's clock expression
+    id,
+    created_at,
+    model_name,
+    greatest(prediction_outlyingness, batch_outlyingness, input_outlyingness, repeated_value_count) AS outlyingness,
+    prediction_outlyingness,
+    batch_outlyingness,
+    input_outlyingness,
+    repeated_value_count,
+    null_feature_count,
+    response_time_ms
+FROM measured"""  # noqa: S608 - the platform's clock expression and this module's constants
 
 
 def ensure_monitoring_views(conn: psycopg.Connection) -> None:

@@ -314,8 +314,7 @@ CHURN = ModelSpec(
 
 # --- anomaly detector over the prediction log (seed 003, Task 5.3) --------------------
 
-ANOMALY_FEATURES = ("prediction_outlyingness", "input_outlyingness", "repeated_value_count", "null_feature_count",
-                    "response_time_ms")
+ANOMALY_FEATURES = ("outlyingness", "null_feature_count", "response_time_ms")
 ANOMALY = ModelSpec(
     name="anomaly",
     project="ml_prediction_anomaly_detector_v1",
@@ -327,7 +326,7 @@ ANOMALY = ModelSpec(
     training_sql=_select(ANOMALY_FEATURES, (), f"{SCHEMA}.ml_prediction_monitoring_features", None),
     upstream=(),  # set by the asset: it reads what the prediction assets logged
     description="Isolation forest over the last 30 days of the prediction log (seed 003 Phase 5.3; features "
-    "in orchestration/defs/ml/anomaly.py).",
+    "in ml/models/anomaly.py).",
     test_size=0.2,
     asset_name="anomaly_detector",
 )
