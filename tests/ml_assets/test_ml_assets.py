@@ -13,8 +13,8 @@ from ml.models.specs import ALL_MODELS, ANOMALY, CHURN, COMPLEXITY, MODELS, REWO
 from orchestration.defs.ml.assets import build_model_asset
 from orchestration.lib.dbt_translator import MartsTranslator
 from orchestration.lib.resources import postgres_resources
-from tests.defs_helpers import domain_defs
 from tests.dbt_helpers import run_dbt
+from tests.defs_helpers import domain_defs
 from tests.ml_assets.conftest import MLWarehouse, materialization_metadata
 
 log = logging.getLogger(__name__)
