@@ -36,7 +36,7 @@ def test_dbt_environment_from_socket_and_tcp_dsns() -> None:
 def test_every_mart_descends_from_raw(dbt_manifest: None) -> None:
     graph = domain_defs("marts").resolve_asset_graph()
     marts = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name in MART_GROUPS]
-    assert len(marts) == 19  # 12 marts, 4 ML feature sets, 3 export-shaped
+    assert len(marts) == 21  # 14 marts (2 hourly), 4 ML feature sets, 3 export-shaped
     for key in marts:
         raw_upstream = {k for k in _ancestors(graph, key) if k in RAW_KEYS}
         assert raw_upstream, f"{key.to_user_string()} has no raw upstream"

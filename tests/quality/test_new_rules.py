@@ -37,7 +37,7 @@ def test_every_raw_table_and_every_mart_has_the_finite_check() -> None:
     checks = {(tuple(s.asset_key.path), s.name) for c in domain_defs("quality").asset_checks for s in c.check_specs}
     marts = [k for k in domain_defs("marts").resolve_asset_graph().get_all_asset_keys()
              if k.path[0] in ("marts", "ml_features")]
-    assert len(marts) == 19
+    assert len(marts) == 21
     assert [k for k in marts if (tuple(k.path), "numbers_finite") not in checks] == []
 
 
