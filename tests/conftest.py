@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,8 @@ from foundation.settings import today as platform_today
 from orchestration.defs.raw.assets import RAW_LOAD_POLICY
 from orchestration.simulator import SimulationReport, simulate
 from orchestration.stack.postgres import ensure_environment, stop_postgres
+from tests.crash import SURVIVED, CrashRunner
+from tests.simulations import Simulations
 
 TINY_DAYS = 30
 TINY_DEFECT_RATE = 0.01
@@ -94,20 +96,27 @@ def warehouse(platform: Settings) -> LoadedWarehouse:
 
 
 @pytest.fixture(scope="session")
-def scratch_database(platform: Settings):  # type: ignore[no-untyped-def]
-    """Factory: a fresh, empty database owned by the platform role, for tests that must not touch `app`."""
-    from psycopg import connect, sql
-
+def simulations(platform: Settings) -> Simulations:
+    """One simulation per profile per session (tests/simulations.py): copies of template databases."""
     from orchestration.stack.postgres import OWNER_ROLE
 
     admin = platform.app_dsn.replace(f"{OWNER_ROLE}@/app", "postgres@/postgres")  # type: ignore[union-attr]
+    return Simulations(admin, lambda name: platform.app_dsn.replace("/app?", f"/{name}?"))  # type: ignore[union-attr]
 
-    def make(name: str) -> str:
-        with connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(OWNER_ROLE)))
-        with connect(admin.replace("/postgres?", f"/{name}?"), autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        return platform.app_dsn.replace("/app?", f"/{name}?")  # type: ignore[union-attr]
 
-    return make
+@pytest.fixture(scope="session")
+def scratch_database(simulations: Simulations) -> Callable[[str], str]:
+    """Factory: a fresh, empty database owned by the platform role, for tests that must not touch `app`."""
+    return simulations.empty
+
+
+@pytest.fixture(scope="session")
+def crash_runner() -> CrashRunner:
+    """The one fork server the SIGKILL tests of every area (archive, export, raw load) fork from."""
+    return CrashRunner()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SURVIVED:
+        counts = ", ".join(f"{area} {n}" for area, n in sorted(SURVIVED.items()))
+        terminalreporter.write_line(f"injected SIGKILL crashes survived: {sum(SURVIVED.values())} ({counts})")
