@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from decimal import Decimal
 
 import psycopg
 import pytest
-from dagster import AssetKey, EnvVar, build_schedule_context, instance_for_test, materialize
+from dagster import AssetKey, EnvVar, build_resources, build_schedule_context, instance_for_test, materialize
+from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery as bq
 
 from datamove.export import ExportError, export_day
@@ -200,7 +200,12 @@ def test_definitions_and_resource_resolution(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("BIGQUERY_PROJECT", "acme-prod")
     emulated = bigquery_resource()
     assert isinstance(emulated.api_endpoint, EnvVar) and isinstance(emulated.project, EnvVar)  # type: ignore[unreachable]
-    assert os.environ["BIGQUERY_PROJECT"] == "acme-prod"
+    # what a run gets from the resource: a client of the configured project, at the configured endpoint
+    with build_resources({"bigquery": emulated}) as resources:
+        client = resources.bigquery.get_client()
+    assert client.project == "acme-prod"
+    assert client._connection.API_BASE_URL == "http://127.0.0.1:9050"
+    assert isinstance(client._credentials, AnonymousCredentials)
 
 
 @pytest.mark.calendar
