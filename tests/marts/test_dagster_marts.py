@@ -113,13 +113,21 @@ def test_a_day_that_became_empty_loses_its_old_rows(built_marts: DbtBuild, wareh
     before = read_sql(warehouse_dsn, "select count(*) as n from marts.llm_cost_breakdown").n[0]
     resources = {"dbt": dbt_resource(warehouse_dsn)}
 
-    result = dg.materialize([daily_marts], partition_key=empty_day.isoformat(), resources=resources)
-    assert result.success
-    for mart in ("llm_cost_breakdown", "revenue_metrics"):  # a daily mart and an export-shaped one
-        left = read_sql(warehouse_dsn, f"select count(*) as n from marts.{mart} where day = '{empty_day}'")  # noqa: S608
-        assert left.n[0] == 0, mart
-    # nothing else was touched
-    assert read_sql(warehouse_dsn, "select count(*) as n from marts.llm_cost_breakdown").n[0] == before - 1
+    try:
+        result = dg.materialize([daily_marts], partition_key=empty_day.isoformat(), resources=resources)
+        assert result.success
+        for mart in ("llm_cost_breakdown", "revenue_metrics"):  # a daily mart and an export-shaped one
+            left = read_sql(warehouse_dsn, f"select count(*) as n from marts.{mart} where day = '{empty_day}'")  # noqa: S608
+            assert left.n[0] == 0, mart
+        # nothing else was touched
+        assert read_sql(warehouse_dsn, "select count(*) as n from marts.llm_cost_breakdown").n[0] == before - 1
+    finally:
+        # back to the full build the other tests compare with: the run gave every customer and user a row
+        # for the day (the per-entity marts cover every day of their window), which the full build has not
+        with psycopg.connect(warehouse_dsn) as conn:
+            for (mart,) in conn.execute("select table_name from information_schema.columns where table_schema = "
+                                        "'marts' and column_name = 'day'").fetchall():
+                conn.execute(f"delete from marts.{mart} where day = %s", (empty_day,))  # noqa: S608
 
 
 def test_a_compile_error_names_the_model_and_quotes_dbt(tmp_path: Path, warehouse_dsn: str) -> None:
