@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from datamove.faults import fault_point
 from foundation.catalog import (
     EXTRACTED_AT_COLUMN,
     PARTITION_DATE_COLUMN,
@@ -222,10 +223,12 @@ def extract_table(
             raw = sql.Identifier(RAW_SCHEMA, table.name)
             target_filter = _target_filter(table, window)
             target.execute(sql.SQL("DELETE FROM {} WHERE {}").format(raw, target_filter))
+            fault_point("extract.window_deleted")
             copy_in = sql.SQL("COPY {} ({}, {}) FROM STDIN (FORMAT binary)").format(
                 raw, columns, sql.Identifier(PARTITION_DATE_COLUMN))
             # The window was emptied in this transaction, so the rows COPY reports are all it holds.
             transferred, loaded_rows = _pipe(app_dsn, snapshot, copy_out, target, copy_in)
+            fault_point("extract.copied")
             if loaded_rows != source_rows:
                 raise ReconciliationError(
                     f"raw/{table.name} {_describe(window)}: loaded {loaded_rows} rows but the source has "
@@ -234,6 +237,8 @@ def extract_table(
             extra: dict[str, object] = {}
             for after in policy.after:
                 extra.update(after(target, table, window))
+            fault_point("extract.before_commit")
+        fault_point("extract.committed")
         source.rollback()
 
     seconds = time.perf_counter() - started
@@ -262,6 +267,7 @@ def _pipe(app_dsn: str, snapshot: str, copy_out: str, target: psycopg.Connection
                     while chunk := psql.stdout.read(_PIPE_CHUNK):
                         copy.write(chunk)
                         moved += len(chunk)
+                        fault_point("extract.chunk_written")  # psql still streaming, the COPY half done
                 rows = cur.rowcount
         except Exception:
             psql.kill()

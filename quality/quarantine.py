@@ -19,6 +19,7 @@ from datetime import date
 
 import psycopg
 
+from datamove.faults import fault_point
 from foundation.catalog import (
     EXTRACTED_AT_COLUMN,
     PARTITION_DATE_COLUMN,
@@ -85,6 +86,7 @@ def quarantine_window(conn: psycopg.Connection, table: str, start: date | None, 
     column_list = ", ".join(ident(c) for c in columns)
 
     conn.execute(f"DELETE FROM {quarantine} WHERE {where}")  # noqa: S608 - own identifiers
+    fault_point("quarantine.window_cleared")
     loaded = int(conn.execute(f"SELECT count(*) FROM {raw} WHERE {where}").fetchone()[0])  # type: ignore[index]  # noqa: S608
     if rules:
         conn.execute(f"""
@@ -102,6 +104,7 @@ def quarantine_window(conn: psycopg.Connection, table: str, start: date | None, 
             INSERT INTO {quarantine} ({column_list}, _rules)
             SELECT {column_list}, rules FROM moved
         """)  # noqa: S608 - own identifiers and predicates
+        fault_point("quarantine.moved")
     raw_rows = int(conn.execute(f"SELECT count(*) FROM {raw} WHERE {where}").fetchone()[0])  # type: ignore[index]  # noqa: S608
     by_rule: dict[str, int] = dict(conn.execute(
         f"SELECT rule, count(*) FROM {quarantine}, unnest(_rules) AS rule WHERE {where} GROUP BY rule ORDER BY rule"  # noqa: S608
@@ -164,6 +167,7 @@ def quarantine_after_load(conn: psycopg.Connection, table: SourceTable, window: 
     start, end = (window.start, window.end) if window is not None else (None, None)
     result = quarantine_window(conn, table.name, start, end)
     cascaded, released = cascade_parent_quarantine(conn, table.name)
+    fault_point("quarantine.cascaded")
     if result.quarantined_rows:
         log.warning("raw/%s: %d of %d rows quarantined %s", table.name, result.quarantined_rows,
                     result.loaded_rows, result.by_rule)

@@ -90,9 +90,13 @@ def score_table(conn: psycopg.Connection, suite: TableSuite, day: date) -> list[
     raw = conn.execute(raw_sql).fetchone()
     assert raw is not None
     names = {m: [r.name for r in suite.rules if r.metric == m] for m in policy.METRICS}
+    # A quarantined row records the quarantine rules it broke; a rule that never quarantines (a late
+    # arrival) is judged on the row itself, so a late row quarantined for another reason stays late.
+    unrecorded = _metric_filter([r for r in rules if not suite.policy_quarantines(r)], suite)
     quarantine_sql = ("SELECT count(*), " + ", ".join(  # noqa: S608 - own identifiers
-        f"count(*) FILTER (WHERE _rules && ARRAY[{', '.join(literal(n) for n in names[m]) or 'NULL'}]::text[])"
-        for m in policy.METRICS) + f" FROM {ident(QUARANTINE_SCHEMA, suite.name)} WHERE {where}")
+        f"count(*) FILTER (WHERE _rules && ARRAY[{', '.join(literal(n) for n in names[m]) or 'NULL'}]::text[] "
+        f"OR {unrecorded[m]})"
+        for m in policy.METRICS) + f" FROM {ident(QUARANTINE_SCHEMA, suite.name)} AS t WHERE {where}")
     quarantined = conn.execute(quarantine_sql).fetchone()
     assert quarantined is not None
     rows = int(raw[0]) + int(quarantined[0])

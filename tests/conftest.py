@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +25,9 @@ from foundation.settings import Settings
 from foundation.settings import today as platform_today
 from orchestration.defs.raw.assets import RAW_LOAD_POLICY
 from orchestration.simulator import SimulationReport, simulate
-from orchestration.stack.postgres import ensure_environment, stop_postgres
+from orchestration.stack.postgres import ensure_environment, postmaster_pid
+from tests.crash import SURVIVED, CrashRunner
+from tests.simulations import Simulations
 
 TINY_DAYS = 30
 TINY_DEFECT_RATE = 0.01
@@ -69,7 +73,19 @@ def platform(platform_home: Path) -> Iterator[Settings]:
     os.environ["DAGSTER_DISABLE_TELEMETRY"] = "true"
     settings = ensure_environment()
     yield settings
-    stop_postgres(settings.pgdata)
+    _stop_immediately(settings.pgdata)
+
+
+def _stop_immediately(pgdata: Path, timeout: float = 30.0) -> None:
+    """The session's server, by its pid, in immediate mode (SIGQUIT): its data folder is deleted next, so
+    the shutdown checkpoint of a fast stop (seconds to tens of seconds after a whole suite) buys nothing."""
+    pid = postmaster_pid(pgdata)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGQUIT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and postmaster_pid(pgdata) == pid:
+        time.sleep(0.05)
 
 
 @dataclass(frozen=True)
@@ -94,20 +110,27 @@ def warehouse(platform: Settings) -> LoadedWarehouse:
 
 
 @pytest.fixture(scope="session")
-def scratch_database(platform: Settings):  # type: ignore[no-untyped-def]
-    """Factory: a fresh, empty database owned by the platform role, for tests that must not touch `app`."""
-    from psycopg import connect, sql
-
+def simulations(platform: Settings) -> Simulations:
+    """One simulation per profile per session (tests/simulations.py): copies of template databases."""
     from orchestration.stack.postgres import OWNER_ROLE
 
     admin = platform.app_dsn.replace(f"{OWNER_ROLE}@/app", "postgres@/postgres")  # type: ignore[union-attr]
+    return Simulations(admin, lambda name: platform.app_dsn.replace("/app?", f"/{name}?"))  # type: ignore[union-attr]
 
-    def make(name: str) -> str:
-        with connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(OWNER_ROLE)))
-        with connect(admin.replace("/postgres?", f"/{name}?"), autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        return platform.app_dsn.replace("/app?", f"/{name}?")  # type: ignore[union-attr]
 
-    return make
+@pytest.fixture(scope="session")
+def scratch_database(simulations: Simulations) -> Callable[[str], str]:
+    """Factory: a fresh, empty database owned by the platform role, for tests that must not touch `app`."""
+    return simulations.empty
+
+
+@pytest.fixture(scope="session")
+def crash_runner() -> CrashRunner:
+    """The one fork server the SIGKILL tests of every area (archive, export, raw load) fork from."""
+    return CrashRunner()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if SURVIVED:
+        counts = ", ".join(f"{area} {n}" for area, n in sorted(SURVIVED.items()))
+        terminalreporter.write_line(f"injected SIGKILL crashes survived: {sum(SURVIVED.values())} ({counts})")

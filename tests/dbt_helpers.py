@@ -23,3 +23,12 @@ def run_dbt(warehouse_dsn: str, work_dir: Path, command: str, select: str) -> st
     if done.returncode != 0:
         raise RuntimeError(f"dbt {command} --select {select} failed:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
     return done.stdout
+
+
+def mart_model_keys() -> set[tuple[str, str]]:
+    """Asset key paths of every mart, export-shaped mart and ML feature set, read from the project's
+    folders (``models/marts``, ``models/exports`` build into schema ``marts``; ``models/ml_features``
+    into ``ml_features``): a model added there is expected in the graph without editing a count."""
+    models = DBT_PROJECT_DIR / "models"
+    keys = {("marts", p.stem) for folder in ("marts", "exports") for p in (models / folder).rglob("*.sql")}
+    return keys | {("ml_features", p.stem) for p in (models / "ml_features").rglob("*.sql")}

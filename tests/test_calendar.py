@@ -31,6 +31,9 @@ BOUNDARY_DAYS = [
     date(2026, 12, 1),  # the 1st of a month after a 30-day one
 ]
 ids = [d.isoformat() for d in BOUNDARY_DAYS]
+# The schedules are also evaluated on an ordinary day: what they ask for there is the plain rule.
+TICK_DAYS = [date(2027, 6, 16), *BOUNDARY_DAYS]
+tick_ids = [d.isoformat() for d in TICK_DAYS]
 
 
 @pytest.fixture
@@ -92,7 +95,7 @@ def test_partitions_end_where_the_session_clock_says() -> None:
     assert monthly_partitions.get_last_partition_key() == last_month.replace(day=1).isoformat()
 
 
-@pytest.mark.parametrize("day", BOUNDARY_DAYS, ids=ids)
+@pytest.mark.parametrize("day", TICK_DAYS, ids=tick_ids)
 def test_schedule_ticks_ask_for_the_day_that_ended(day: date, pinned,  # type: ignore[no-untyped-def]
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from orchestration.definitions import defs
@@ -113,6 +116,133 @@ def test_schedule_ticks_ask_for_the_day_that_ended(day: date, pinned,  # type: i
                                      repository_def=repository)
     [request] = schedule.evaluate_tick(context).run_requests or []
     assert request.partition_key == expected
+
+
+@pytest.mark.parametrize("day", TICK_DAYS, ids=tick_ids)
+def test_the_exports_schedule_waits_for_the_day_that_ended_then_asks_for_it_once(
+        day: date, pinned, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """03:30 to 06:30 UTC: the exports of the day that ended, once each of its three marts has been built."""
+    from dagster import AssetMaterialization, instance_for_test
+
+    from datamove.export_specs import EXPORTS
+    from orchestration.defs.exports.assets import exports_daily_schedule
+
+    monkeypatch.delenv(TODAY_VARIABLE)  # the tick decides
+    yesterday, before = (day - timedelta(days=1)).isoformat(), (day - timedelta(days=2)).isoformat()
+
+    def tick(hour: int, minute: int = 30) -> list:  # type: ignore[type-arg]
+        context = build_schedule_context(instance, scheduled_execution_time=datetime.combine(
+            day, time(hour, minute), tzinfo=UTC))
+        return list(exports_daily_schedule(context))  # type: ignore[arg-type]
+
+    with instance_for_test() as instance:
+        for spec in EXPORTS.values():  # the day before yesterday is built: not what the tick waits for
+            instance.report_runless_asset_event(AssetMaterialization(asset_key=spec.mart_path, partition=before))
+        [skipped] = tick(3)
+        assert f"have no materialization for {yesterday}" in (skipped.skip_message or "")
+        *built, last = list(EXPORTS.values())
+        for spec in built:
+            instance.report_runless_asset_event(AssetMaterialization(asset_key=spec.mart_path, partition=yesterday))
+        [skipped] = tick(4)
+        assert f"marts {last.name} have no materialization for {yesterday}" in (skipped.skip_message or "")
+        instance.report_runless_asset_event(AssetMaterialization(asset_key=last.mart_path, partition=yesterday))
+        requests = [tick(hour)[0] for hour in (5, 6)]
+        assert {(r.partition_key, r.run_key) for r in requests} == {(yesterday, f"exports-{yesterday}")}
+
+        pinned(day.isoformat())  # replaying the day: a tick at any real time asks for the same partition
+        context = build_schedule_context(instance, scheduled_execution_time=datetime(2031, 7, 4, 3, 30, tzinfo=UTC))
+        [request] = list(exports_daily_schedule(context))  # type: ignore[arg-type]
+        assert request.partition_key == yesterday  # type: ignore[union-attr]
+
+
+def _newest_whole_month_older_than(day: date, days: int) -> date:
+    """Counted here, day by day: the latest month whose every day is more than ``days`` days before ``day``."""
+    month = day.replace(day=1)
+    while not all(_older_than(d, day, days) for d in _days_of(month)):
+        month = (month - timedelta(days=1)).replace(day=1)
+    return month
+
+
+@pytest.mark.parametrize("day", TICK_DAYS, ids=tick_ids)
+def test_the_archive_schedule_asks_for_the_months_that_left_their_tier(
+        day: date, pinned, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The 1st at 04:00 UTC: the newest whole month past the hot window (warm) and past two years (cold)."""
+    from orchestration.definitions import defs
+
+    schedule = defs.resolve_schedule_def("archive_monthly_schedule")
+    repository = defs.get_repository_def()
+    expected = {tier: _newest_whole_month_older_than(day, days) for tier, days in (("warm", HOT_DAYS), ("cold", 730))}
+    first = date.fromisoformat(defs.resolve_job_def("archive_monthly_job").partitions_def
+                               .get_first_partition_key())  # type: ignore[union-attr]
+    expected = {tier: month for tier, month in expected.items() if month >= first}
+
+    def requested(at: datetime) -> dict[str, tuple[str | None, str | None]]:
+        context = build_schedule_context(scheduled_execution_time=at, repository_def=repository)
+        return {r.tags["archive/tier"]: (r.partition_key, r.run_key)
+                for r in schedule.evaluate_tick(context).run_requests or []}
+
+    monkeypatch.delenv(TODAY_VARIABLE)  # the tick decides
+    by_tick = requested(datetime.combine(day, time(4), tzinfo=UTC))
+    assert by_tick == {tier: (month.isoformat(), f"archive-{tier}-{month:%Y-%m}") for tier, month in expected.items()}
+    pinned(day.isoformat())
+    assert requested(datetime(2031, 7, 1, 4, tzinfo=UTC)) == by_tick
+
+
+@pytest.fixture(scope="module")
+def live_app(simulations) -> str:  # type: ignore[no-untyped-def]
+    """An app database with agents, customers and chat sessions, for rows written at pinned instants."""
+    from tests.simulations import CLEAN_3_DAYS
+
+    return simulations.copy(CLEAN_3_DAYS, "calendar_live_app").app_dsn
+
+
+@pytest.mark.parametrize("day", [date(2027, 6, 16), date(2027, 3, 1), date(2028, 3, 1), date(2027, 1, 1)],
+                         ids=["ordinary", "1st-of-march", "after-leap-day", "new-year"])
+def test_the_realtime_sensor_asks_for_the_days_that_moved(day: date, pinned, live_app: str) -> None:  # type: ignore[no-untyped-def]
+    """Ticks at fixed instants just after midnight: the new today on the first tick, yesterday (across a
+    month, a leap day, a year) when it gets rows, an older day's late rows as a daily pipeline run, the
+    next hour as a refresh of today, and a skip when nothing moved."""
+    import numpy as np
+    from dagster import SensorResult, SkipReason, build_sensor_context, instance_for_test
+
+    from orchestration.defs.realtime.sensors import realtime_sensor
+    from orchestration.lib.resources import PostgresResource
+    from orchestration.simulator.live import append_batch
+
+    def write_at(instant: datetime) -> None:
+        pinned(instant.isoformat())
+        with psycopg.connect(live_app) as conn:
+            append_batch(conn, np.random.default_rng([day.toordinal(), instant.hour]), tasks=2, messages=2)
+
+    cursor: str | None = None
+
+    def tick(at: datetime) -> SensorResult | SkipReason:
+        nonlocal cursor
+        pinned(at.isoformat())
+        context = build_sensor_context(instance=instance, cursor=cursor,
+                                       resources={"app_db": PostgresResource(dsn=live_app)})
+        result = realtime_sensor(context)
+        if isinstance(result, SensorResult):
+            cursor = result.cursor
+        return result  # type: ignore[return-value]
+
+    def asked(result: SensorResult | SkipReason) -> list[tuple[str | None, str | None]]:
+        assert isinstance(result, SensorResult), getattr(result, "skip_message", result)
+        return [(r.job_name, r.partition_key) for r in result.run_requests or []]
+
+    midnight = datetime.combine(day, time(), tzinfo=UTC)
+    yesterday, older = day - timedelta(days=1), day - timedelta(days=3)
+    with instance_for_test() as instance:
+        assert asked(tick(midnight + timedelta(minutes=1))) == [("realtime_refresh_job", day.isoformat())]
+        write_at(midnight - timedelta(minutes=5))  # rows of the day that just ended
+        assert asked(tick(midnight + timedelta(minutes=2))) == [("realtime_refresh_job", yesterday.isoformat())]
+        write_at(datetime.combine(older, time(12), tzinfo=UTC))  # late rows of an older day
+        assert asked(tick(midnight + timedelta(minutes=3))) == [("daily_pipeline_job", older.isoformat())]
+        skipped = tick(midnight + timedelta(minutes=4))
+        assert isinstance(skipped, SkipReason) and "no real-time table moved" in (skipped.skip_message or "")
+        refresh = tick(midnight + timedelta(hours=1, minutes=1))  # the first hour of the day has ended
+        assert asked(refresh) == [("realtime_refresh_job", day.isoformat())]
+        assert "hour" in refresh.run_requests[0].tags["platform/trigger"]  # type: ignore[union-attr, index]
 
 
 # ---- the archive's month arithmetic ------------------------------------------------------------

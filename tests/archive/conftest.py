@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.archive.crash import SURVIVED, CrashRunner
 from tests.archive.scratch import ScratchWarehouse, create_scratch_warehouse, drop_scratch_warehouse
 from tests.conftest import LoadedWarehouse
 
@@ -26,14 +25,3 @@ def scratch(warehouse: LoadedWarehouse) -> Iterator[ScratchWarehouse]:
 @pytest.fixture
 def archive_url(tmp_path: Path) -> str:
     return str(tmp_path / "archive")
-
-
-@pytest.fixture(scope="session")
-def crash_runner() -> CrashRunner:
-    return CrashRunner()
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if SURVIVED:
-        counts = ", ".join(f"{area} {n}" for area, n in sorted(SURVIVED.items()))
-        terminalreporter.write_line(f"injected SIGKILL crashes survived: {sum(SURVIVED.values())} ({counts})")

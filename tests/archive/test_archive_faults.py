@@ -14,8 +14,8 @@ from datetime import timedelta
 from datamove.archive.archiver import archive_month, restore_month
 from datamove.archive.policy import next_month
 from tests.archive.conftest import WARM_SHIFTS
-from tests.archive.crash import SURVIVED, CrashRunner
 from tests.archive.scratch import ScratchWarehouse, archived_rows, counted_rows, files_under, raw_rows
+from tests.crash import SURVIVED, CrashRunner
 
 ARCHIVE_POINTS = ["archive.batch_written", "archive.written", "archive.verified", "archive.published",
                   "archive.before_commit", "archive.committed", "archive.manifest_written"]

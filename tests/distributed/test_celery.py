@@ -29,6 +29,7 @@ from foundation.connections import sqlalchemy_url
 from foundation.settings import REPO_ROOT, Settings
 from foundation.settings import today as platform_today
 from orchestration.stack.postgres import OWNER_ROLE, READER_ROLE, grant_warehouse_reads
+from tests.simulations import CLEAN_3_DAYS, Simulations
 
 REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS is None and not os.environ.get("CI"),
@@ -77,16 +78,14 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(platform: Settings, scratch_database) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """An app and a warehouse database of their own: three days of tiny, defect-free history, so the
-    whole pipeline runs through (no blocking check stops it); the reader may read the warehouse."""
-    from orchestration.simulator import simulate
-
-    app, warehouse = scratch_database("celery_app"), scratch_database("celery_warehouse")
+def stack(simulations: Simulations) -> dict[str, str]:
+    """An app and a warehouse database of their own: three days of tiny, defect-free history (the
+    session's clean profile), so the whole pipeline runs through (no blocking check stops it); the
+    reader may read the warehouse."""
+    app, warehouse = simulations.copy(CLEAN_3_DAYS, "celery_app").app_dsn, simulations.empty("celery_warehouse")
     with psycopg.connect(warehouse.replace(f"{OWNER_ROLE}@/", "postgres@/"), autocommit=True) as conn:
         conn.execute(f"GRANT CONNECT ON DATABASE celery_warehouse TO {READER_ROLE}")
         grant_warehouse_reads(conn)
-    simulate(app, seed=11, scale="tiny", days=3, end_date=platform_today(), defects=0)
     return {"PLATFORM_APP_DSN": app, "PLATFORM_WAREHOUSE_DSN": warehouse,
             "PLATFORM_REPLICA_DSN": warehouse.replace(f"{OWNER_ROLE}@/", f"{READER_ROLE}@/")}
 

@@ -16,7 +16,6 @@ import psycopg
 import pytest
 
 from foundation.settings import Settings
-from tests.archive.crash import SURVIVED, CrashRunner
 from tests.bigquery_fixtures import BigQueryEmulator
 
 DAYS = (date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3))
@@ -96,11 +95,6 @@ def dataset(bigquery: BigQueryEmulator) -> str:
     return bigquery.new_dataset_id("exp").split(".")[-1]
 
 
-@pytest.fixture(scope="session")
-def crash_runner() -> CrashRunner:
-    return CrashRunner()
-
-
 def mart_day(marts: ScratchMarts, name: str, day: date, key: str, checksum: str) -> tuple[int, object, int]:
     """count, SUM(checksum column) and count of distinct keys of one mart day."""
     with psycopg.connect(marts.owner_dsn) as conn:
@@ -111,8 +105,3 @@ def mart_day(marts: ScratchMarts, name: str, day: date, key: str, checksum: str)
 
 def next_day(day: date) -> date:
     return day + timedelta(days=1)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if SURVIVED.get("export") and not SURVIVED.get("archive"):  # else tests/archive's summary line has it
-        terminalreporter.write_line(f"injected SIGKILL crashes survived by the exports: {SURVIVED['export']}")

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from decimal import Decimal
 
 import psycopg
 import pytest
-from dagster import AssetKey, EnvVar, build_schedule_context, instance_for_test, materialize
+from dagster import AssetKey, EnvVar, build_resources, materialize
+from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery as bq
 
 from datamove.export import ExportError, export_day
 from datamove.export_specs import EXPORTS
-from orchestration.defs.exports.assets import export_assets, exports_daily_schedule
+from orchestration.defs.exports.assets import export_assets
 from orchestration.lib.resources import BigQueryResource, PostgresResource, bigquery_resource
 from tests.bigquery_fixtures import BigQueryEmulator
 from tests.defs_helpers import domain_defs
@@ -200,24 +200,12 @@ def test_definitions_and_resource_resolution(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("BIGQUERY_PROJECT", "acme-prod")
     emulated = bigquery_resource()
     assert isinstance(emulated.api_endpoint, EnvVar) and isinstance(emulated.project, EnvVar)  # type: ignore[unreachable]
-    assert os.environ["BIGQUERY_PROJECT"] == "acme-prod"
-
-
-@pytest.mark.calendar
-def test_daily_schedule_waits_for_the_marts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from datetime import UTC, datetime
-
-    from dagster import AssetMaterialization
-
-    monkeypatch.delenv("PLATFORM_TODAY")  # the tick's own day decides
-    when = datetime(2026, 3, 4, 3, 30, tzinfo=UTC)
-    with instance_for_test() as instance:
-        skipped = list(exports_daily_schedule(build_schedule_context(instance, scheduled_execution_time=when)))  # type: ignore[arg-type]
-        assert "have no materialization for 2026-03-03" in skipped[0].skip_message  # type: ignore[union-attr]
-        for spec in EXPORTS.values():
-            instance.report_runless_asset_event(AssetMaterialization(asset_key=spec.mart_path, partition="2026-03-03"))
-        [request] = list(exports_daily_schedule(build_schedule_context(instance, scheduled_execution_time=when)))  # type: ignore[arg-type]
-    assert request.partition_key == "2026-03-03" and request.run_key == "exports-2026-03-03"  # type: ignore[union-attr]
+    # what a run gets from the resource: a client of the configured project, at the configured endpoint
+    with build_resources({"bigquery": emulated}) as resources:
+        client = resources.bigquery.get_client()
+    assert client.project == "acme-prod"
+    assert client._connection.API_BASE_URL == "http://127.0.0.1:9050"
+    assert isinstance(client._credentials, AnonymousCredentials)
 
 
 def test_a_day_the_mart_no_longer_has_is_emptied(marts: ScratchMarts, bigquery: BigQueryEmulator,

@@ -9,8 +9,8 @@ import psycopg
 
 from datamove.export import export_day
 from datamove.export_specs import EXPORTS
-from tests.archive.crash import SURVIVED, CrashRunner
 from tests.bigquery_fixtures import BigQueryEmulator
+from tests.crash import SURVIVED, CrashRunner
 from tests.exports.conftest import DAYS, ScratchMarts, mart_day
 from tests.exports.test_export import _bigquery_day, _same
 

@@ -14,6 +14,7 @@ from foundation.catalog import SOURCE_TABLES
 from foundation.settings import today as platform_today
 from orchestration.lib.dbt_env import dbt_environment
 from orchestration.lib.dbt_project import DBT_PROJECT_DIR, dbt_executable
+from tests.dbt_helpers import mart_model_keys
 from tests.defs_helpers import domain_defs
 from tests.marts.conftest import DbtBuild, dbt_resource, read_sql
 
@@ -36,7 +37,7 @@ def test_dbt_environment_from_socket_and_tcp_dsns() -> None:
 def test_every_mart_descends_from_raw(dbt_manifest: None) -> None:
     graph = domain_defs("marts").resolve_asset_graph()
     marts = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name in MART_GROUPS]
-    assert len(marts) == 21  # 14 marts (2 hourly), 4 ML feature sets, 3 export-shaped
+    assert {tuple(k.path) for k in marts} == mart_model_keys() and len(marts) >= 21
     for key in marts:
         raw_upstream = {k for k in _ancestors(graph, key) if k in RAW_KEYS}
         assert raw_upstream, f"{key.to_user_string()} has no raw upstream"
@@ -112,13 +113,21 @@ def test_a_day_that_became_empty_loses_its_old_rows(built_marts: DbtBuild, wareh
     before = read_sql(warehouse_dsn, "select count(*) as n from marts.llm_cost_breakdown").n[0]
     resources = {"dbt": dbt_resource(warehouse_dsn)}
 
-    result = dg.materialize([daily_marts], partition_key=empty_day.isoformat(), resources=resources)
-    assert result.success
-    for mart in ("llm_cost_breakdown", "revenue_metrics"):  # a daily mart and an export-shaped one
-        left = read_sql(warehouse_dsn, f"select count(*) as n from marts.{mart} where day = '{empty_day}'")  # noqa: S608
-        assert left.n[0] == 0, mart
-    # nothing else was touched
-    assert read_sql(warehouse_dsn, "select count(*) as n from marts.llm_cost_breakdown").n[0] == before - 1
+    try:
+        result = dg.materialize([daily_marts], partition_key=empty_day.isoformat(), resources=resources)
+        assert result.success
+        for mart in ("llm_cost_breakdown", "revenue_metrics"):  # a daily mart and an export-shaped one
+            left = read_sql(warehouse_dsn, f"select count(*) as n from marts.{mart} where day = '{empty_day}'")  # noqa: S608
+            assert left.n[0] == 0, mart
+        # nothing else was touched
+        assert read_sql(warehouse_dsn, "select count(*) as n from marts.llm_cost_breakdown").n[0] == before - 1
+    finally:
+        # back to the full build the other tests compare with: the run gave every customer and user a row
+        # for the day (the per-entity marts cover every day of their window), which the full build has not
+        with psycopg.connect(warehouse_dsn) as conn:
+            for (mart,) in conn.execute("select table_name from information_schema.columns where table_schema = "
+                                        "'marts' and column_name = 'day'").fetchall():
+                conn.execute(f"delete from marts.{mart} where day = %s", (empty_day,))  # noqa: S608
 
 
 def test_a_compile_error_names_the_model_and_quotes_dbt(tmp_path: Path, warehouse_dsn: str) -> None:

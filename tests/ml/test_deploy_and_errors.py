@@ -15,6 +15,7 @@ from ml import (
     NoDeploymentError,
     PostgresML,
     UnknownAlgorithmError,
+    UnsupportedOperationError,
 )
 from ml.sampling import split_indices
 from tests.ml.conftest import load_table
@@ -119,13 +120,25 @@ def test_missing_relation_and_columns_name_the_project(ml: PostgresML, small_tab
         ml.train("bad_inputs_new", None, small_table, "y")
 
 
-def test_impute_error_is_the_default_and_names_project_and_column(ml: PostgresML, small_table: str) -> None:
+def test_impute_error_is_the_default_and_names_project_and_column(ml: PostgresML, warehouse: psycopg.Connection,
+                                                                   small_table: str) -> None:
     with pytest.raises(MissingValuesError, match=r"project `impute_default`.*column `with_nulls`"):
         ml.train("impute_default", "regression", small_table, "y")
-    result = ml.train("impute_mean", "regression", small_table, "y", preprocess={"with_nulls": {"impute": "mean"}})
+    # the last quarter is the test split: the training rows are the first 450, in the table's order
+    result = ml.train("impute_mean", "regression", small_table, "y", preprocess={"with_nulls": {"impute": "mean"}},
+                      test_sampling="last", test_size=0.25)
     assert result.deployed
-    # NULL at prediction time is imputed with the training mean as well.
-    assert np.isfinite(ml.predict("impute_mean", [1.0, 0.5, None]))
+    column = np.array([v for (v,) in warehouse.execute(f"SELECT with_nulls FROM {small_table}").fetchall()],
+                      dtype=float)
+    trained_on = column[:450]
+    mean, median = np.nanmean(trained_on), np.nanmedian(trained_on)
+    assert np.isnan(trained_on).sum() > 0 and abs(mean - median) > 1e-3
+    # NULL at prediction time is imputed with the training mean: the prediction equals the one for
+    # the mean written out, and differs from the median's, the full column's mean's and zero's
+    imputed = ml.predict("impute_mean", [1.0, 0.5, None])
+    assert imputed == pytest.approx(ml.predict("impute_mean", [1.0, 0.5, mean]), rel=1e-9, abs=1e-12)
+    for other in (median, np.nanmean(column), 0.0):
+        assert abs(imputed - ml.predict("impute_mean", [1.0, 0.5, other])) > 1e-9
 
 
 def test_prediction_refusals(ml: PostgresML, warehouse, small_table: str) -> None:
@@ -140,7 +153,7 @@ def test_prediction_refusals(ml: PostgresML, warehouse, small_table: str) -> Non
     ml.train("undeployed", "regression", "ml_test.small_v4", "y", automatic_deploy=False)
     with pytest.raises(NoDeploymentError, match="undeployed"):
         ml.predict("undeployed", [1.0, 2.0])
-    with pytest.raises(Exception, match="classification"):
+    with pytest.raises(UnsupportedOperationError, match=r"predict_proba needs a classification project"):
         ml.predict_proba("predict_rules", [1.0, 2.0])
     with pytest.raises(InvalidArgumentError, match="different task"):
         ml.train("predict_rules", "classification", "ml_test.small_v4", "y")

@@ -11,6 +11,7 @@ from ml import (
     InvalidArgumentError,
     InvalidColumnError,
     MissingValuesError,
+    NoDeploymentError,
     PostgresML,
     log_predictions,
     severity_for,
@@ -123,7 +124,7 @@ def test_unlabelled_anomaly_detection_deploys_most_recent(ml: PostgresML, wareho
     first = ml.train("detector_unlabelled", "anomaly_detection", relation, algorithm="isolation_forest")
     second = ml.train("detector_unlabelled", "anomaly_detection", relation, algorithm="isolation_forest")
     assert first.deployed and second.deployed and "anomaly_rate" in second.metrics
-    with pytest.raises(Exception, match="most_recent"):
+    with pytest.raises(NoDeploymentError, match="unlabelled anomaly detectors have no score; use most_recent"):
         ml.deploy("detector_unlabelled", "best_score")
 
 

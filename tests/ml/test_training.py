@@ -7,7 +7,7 @@ import psycopg
 import pytest
 from sklearn.metrics import f1_score, r2_score
 
-from ml import PostgresML
+from ml import PostgresML, UnknownAlgorithmError, UnsupportedOperationError
 from tests.ml.conftest import load_table
 
 N = 2000
@@ -147,9 +147,9 @@ def test_multi_target_predict_joint(ml: PostgresML, warehouse: psycopg.Connectio
         assert joint[0] == pytest.approx(1.0, abs=1.0) and joint[1] == pytest.approx(5.0, abs=1.0)
         batch = ml.predict_batch(project, [[1.0, 1.0], [0.0, 0.0]])
         assert batch.shape == (2, 3)
-    with pytest.raises(Exception, match="predict_joint"):
+    with pytest.raises(UnsupportedOperationError, match="predicts 3 targets: use predict_joint"):
         ml.predict("joint_linear", [1.0, 1.0])
-    with pytest.raises(Exception, match="multi-target"):
+    with pytest.raises(UnknownAlgorithmError, match="`lightgbm` does not support multi-target"):
         ml.train("joint_lgbm", "regression", relation, ["y1", "y2"], algorithm="lightgbm")
 
 

@@ -84,7 +84,13 @@ def test_model_metadata_explains_the_training(trained: dg.ExecuteInProcessResult
         assert {"r2_total_lead_time_seconds", "r2_story_points", "r2_rework_indicator"} <= set(metadata)
 
 
-@pytest.mark.parametrize("spec", [TRAJECTORY, COMPLEXITY, REWORK, CHURN], ids=lambda s: s.name)
+# The unified model reached 84 % of its ceiling here (test r2 0.456, ceiling 0.540): below the bar, a known gap
+# for the ML owners (issue 19). Strict: the day it meets the bar, this marker must go.
+UNIFIED_BELOW_BAR = pytest.mark.xfail(strict=True, reason="unified model below 90 % of the simulator's ceiling")
+
+
+@pytest.mark.parametrize("spec", [TRAJECTORY, COMPLEXITY, REWORK, CHURN,
+                                  pytest.param(UNIFIED, marks=UNIFIED_BELOW_BAR)], ids=lambda s: s.name)
 def test_quality_bar_90_percent_of_the_simulator_ceiling(trained: dg.ExecuteInProcessResult,
                                                           ml_warehouse: MLWarehouse, spec) -> None:  # type: ignore[no-untyped-def]
     metadata = materialization_metadata(trained, KEY(spec.asset_path))

@@ -12,11 +12,11 @@ import pytest
 
 from datamove.extract import LoadPolicy, extract_table
 from foundation.catalog import SOURCE_TABLES_BY_NAME, Window
-from foundation.settings import today as platform_today
-from orchestration.simulator import SimulationReport, simulate
+from orchestration.simulator import SimulationReport
 from quality.quarantine import quarantine_after_load
+from tests.simulations import QUALITY_DAYS, Simulations, quality_profile
 
-DAYS = 4
+DAYS = QUALITY_DAYS
 # The tables the marketplace rules and the defect catalogue touch, dimensions first.
 TABLES = ("specialties", "agents", "customers", "trials", "tasks", "platform_users", "chat_sessions",
           "chat_messages")
@@ -27,9 +27,11 @@ class ScratchStack:
     app_dsn: str
     warehouse_dsn: str
     window: Window
+    simulations: Simulations
 
     def simulate(self, defects: dict[str, float] | float) -> SimulationReport:
-        return simulate(self.app_dsn, seed=11, scale="tiny", days=DAYS, end_date=self.window.end, defects=defects)
+        """The app database becomes a copy of the quality profile with these defect rates (simulated once)."""
+        return self.simulations.copy(quality_profile(defects), "app_quality").report
 
     def load(self, tables: tuple[str, ...] = TABLES, quarantine: bool = True) -> None:
         for name in tables:
@@ -44,11 +46,10 @@ class ScratchStack:
 
 
 @pytest.fixture(scope="session")
-def scratch(scratch_database) -> Iterator[ScratchStack]:  # type: ignore[no-untyped-def]
-    app_dsn, warehouse_dsn = scratch_database("app_quality"), scratch_database("wh_quality")
+def scratch(simulations: Simulations) -> Iterator[ScratchStack]:
+    app_dsn, warehouse_dsn = simulations.empty("app_quality"), simulations.empty("wh_quality")
     # the history ends two days ago: nothing the simulator writes is "in the future" by accident
-    end = platform_today() - timedelta(days=2)
-    yield ScratchStack(app_dsn, warehouse_dsn, Window(end - timedelta(days=DAYS), end))
+    yield ScratchStack(app_dsn, warehouse_dsn, quality_profile(0.0).window, simulations)
 
 
 def one_day(stack: ScratchStack) -> date:

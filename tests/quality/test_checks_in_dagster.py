@@ -5,11 +5,13 @@
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from dagster import AssetExecutionContext, AssetKey, Definitions, asset, materialize
 
 from datamove.extract import LoadPolicy
 from foundation.catalog import SOURCE_TABLES, SOURCE_TABLES_BY_NAME
+from foundation.settings import now as platform_now
 from orchestration.defs.quality.assets import scorecard
 from orchestration.defs.quality.checks import build_suite_checks
 from orchestration.defs.raw import assets as raw_assets_module
@@ -21,6 +23,7 @@ from quality.quarantine import quarantine_after_load
 from quality.rules import RAW_SUITES
 from quality.validation import sqlalchemy_url, validate_suite
 from tests.defs_helpers import domain_defs
+from tests.quality import scorecard_reference
 from tests.quality.conftest import ScratchStack, one_day
 
 
@@ -72,33 +75,45 @@ def test_failing_blocking_check_stops_downstream(scratch: ScratchStack, monkeypa
 def test_scorecard_reports_the_five_metrics(scratch: ScratchStack) -> None:
     scratch.simulate(0.05)
     scratch.load()
-    day = one_day(scratch)
-    result = materialize([scorecard], partition_key=day.isoformat(),
-                         resources={"warehouse_db": PostgresResource(dsn=scratch.warehouse_dsn),
-                                    "replica_db": PostgresResource(dsn=scratch.warehouse_dsn)})
-    metadata = result.asset_materializations_for_node("quality__scorecard")[0].metadata
-    for metric in policy.METRICS:
-        assert 0.0 <= metadata[metric].value <= 1.0
-    assert metadata["accuracy"].value < 1.0 and metadata["targets_met"].value is False
-    assert "| day |" in metadata["trend"].value
-    stored = scratch.scalar("select count(*) from quality.scorecard where day = %s and table_name = 'tasks'", day)
-    assert stored == len(policy.METRICS)
-    tasks_accuracy = scratch.scalar("select value from quality.scorecard where day = %s and table_name = 'tasks' "
-                                    "and metric = 'accuracy'", day)
-    assert tasks_accuracy < policy.TARGETS["accuracy"]  # type: ignore[operator]
-
-    # A range is one run (single-run backfill policy) that scores every day of it.
-    days = [day - timedelta(days=2), day - timedelta(days=1)]
-    ranged = materialize([scorecard], resources={"warehouse_db": PostgresResource(dsn=scratch.warehouse_dsn),
-                                    "replica_db": PostgresResource(dsn=scratch.warehouse_dsn)},
+    resources = {"warehouse_db": PostgresResource(dsn=scratch.warehouse_dsn),
+                 "replica_db": PostgresResource(dsn=scratch.warehouse_dsn)}
+    # A range is one run (single-run backfill policy) that scores and stores every day of it.
+    days = [scratch.window.start + timedelta(days=i) for i in range((scratch.window.end - scratch.window.start).days)]
+    ranged = materialize([scorecard], resources=resources,
                          tags={"dagster/asset_partition_range_start": days[0].isoformat(),
-                               "dagster/asset_partition_range_end": days[1].isoformat()})
+                               "dagster/asset_partition_range_end": days[-1].isoformat()})
     materializations = ranged.asset_materializations_for_node("quality__scorecard")
-    assert sorted(m.partition for m in materializations) == [d.isoformat() for d in days]  # one run, both days
-    assert all(m.metadata["days_scored"].value == 2 for m in materializations)
-    for scored in days:
-        assert scratch.scalar("select count(*) from quality.scorecard where day = %s and table_name = 'tasks'",
-                              scored) == len(policy.METRICS)
+    assert sorted(m.partition for m in materializations) == [d.isoformat() for d in days]  # one run, every day
+    assert all(m.metadata["days_scored"].value == len(days) for m in materializations)
+
+    # tasks, every metric of every day: the rows and bad rows an independent pandas count over the source finds
+    planted: dict[str, int] = dict.fromkeys(policy.METRICS, 0)
+    for day in days:
+        expected = scorecard_reference.task_metrics(scratch.app_dsn, day, platform_now())
+        with psycopg.connect(scratch.warehouse_dsn) as conn:
+            stored = {m: (value, rows, bad, target, met) for m, value, rows, bad, target, met in conn.execute(
+                "select metric, value, rows, bad_rows, target, met from quality.scorecard "
+                "where day = %s and table_name = 'tasks'", (day,)).fetchall()}
+        assert set(stored) == set(policy.METRICS)
+        for metric in policy.METRICS:
+            value, rows, bad, target, met = stored[metric]
+            assert (rows, bad) == (expected[metric].rows, expected[metric].bad), (day, metric)
+            assert value == expected[metric].value and target == policy.TARGETS[metric] and met == (value >= target)
+            planted[metric] += bad
+    assert all(planted.values()), f"a metric no planted defect counts against proves nothing: {planted}"
+
+    # one day's materialization: each metric weighted by rows over every table of the day
+    day = one_day(scratch)
+    result = materialize([scorecard], partition_key=day.isoformat(), resources=resources)
+    metadata = result.asset_materializations_for_node("quality__scorecard")[0].metadata
+    with psycopg.connect(scratch.warehouse_dsn) as conn:
+        by_metric = conn.execute("select metric, sum(rows), sum(bad_rows) from quality.scorecard where day = %s "
+                                 "group by metric", (day,)).fetchall()
+    assert {metric for metric, _, _ in by_metric} == set(policy.METRICS)
+    for metric, rows, bad in by_metric:
+        assert metadata[metric].value == round(1 - int(bad) / int(rows), 6), metric
+    assert metadata["targets_met"].value is False and metadata["accuracy"].value < policy.TARGETS["accuracy"]
+    assert "| day |" in metadata["trend"].value
 
 
 def test_validation_writes_data_docs(scratch: ScratchStack, tmp_path: Path) -> None:

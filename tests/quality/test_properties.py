@@ -38,15 +38,14 @@ from hypothesis import strategies as st
 
 from datamove.extract import LoadPolicy, extract_table
 from foundation.catalog import SOURCE_TABLES, SOURCE_TABLES_BY_NAME, Window
-from foundation.settings import today as platform_today
 from orchestration.defs.quality.checks import evaluate_suite
 from orchestration.lib.dbt_env import dbt_environment
 from orchestration.lib.dbt_project import DBT_PROJECT_DIR
-from orchestration.simulator import simulate
 from quality.quarantine import quarantine_after_load
 from quality.reconcile import RECONCILED_MARTS, reconcile
 from quality.rules import RAW_SUITES, finite
 from quality.warehouse import columns_of
+from tests.simulations import Simulations, quality_profile
 
 LOAD = LoadPolicy(after=(quarantine_after_load,))
 FACTS = ("tasks", "chat_messages", "llm_usage")
@@ -89,11 +88,10 @@ class PropertyStack:
 
 
 @pytest.fixture(scope="module")
-def stack(scratch_database) -> PropertyStack:  # type: ignore[no-untyped-def]
-    app_dsn, warehouse_dsn = scratch_database("app_property"), scratch_database("wh_property")
-    end = platform_today() - timedelta(days=2)
-    base = Window(end - timedelta(days=2), end)
-    simulate(app_dsn, seed=3, scale="tiny", days=2, end_date=end, defects=0.0)
+def stack(simulations: Simulations) -> PropertyStack:
+    # the clean history of the quality tests (simulated once per session), in databases of its own
+    app_dsn, base = simulations.copy(quality_profile(0.0), "app_property").app_dsn, quality_profile(0.0).window
+    warehouse_dsn = simulations.empty("wh_property")
     with psycopg.connect(app_dsn) as conn:
         conn.execute("UPDATE agents SET price = 0 WHERE id = %s", (BAD_AGENT,))
         ids = {t: [r[0] for r in conn.execute(f"SELECT id FROM {t} ORDER BY id").fetchall()]

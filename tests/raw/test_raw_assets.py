@@ -2,63 +2,50 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import psycopg
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
-from foundation.catalog import PARTITIONED_TABLES, SOURCE_TABLES, SOURCE_TABLES_BY_NAME
+from foundation.catalog import PARTITIONED_TABLES, SOURCE_TABLES, SOURCE_TABLES_BY_NAME, SourceTable
 from orchestration.defs.raw.assets import raw_assets
 from orchestration.lib.partitions import daily_partitions
 from orchestration.lib.resources import postgres_resources
 from tests.conftest import LoadedWarehouse
+from tests.fingerprints import duplicated_keys, loaded_fingerprint, source_fingerprint
 
 TASKS = SOURCE_TABLES_BY_NAME["tasks"]
-_CHECKSUM = "select count(*), coalesce(sum(hashtextextended(t::text, 0)), 0) from ({}) t"
 
 
-def _source_fingerprint(dsn: str, day: date) -> tuple[int, int]:
-    cols = ", ".join(TASKS.columns)
-    inner = (f"select {cols} from public.tasks where created_at >= '{day}' and created_at < '{day + timedelta(days=1)}'")
-    with psycopg.connect(dsn, options="-c TimeZone=UTC") as conn:
-        return conn.execute(_CHECKSUM.format(inner)).fetchone()  # type: ignore[return-value]
-
-
-def _raw_fingerprint(dsn: str, day: date) -> tuple[int, int]:
-    """Raw plus quarantine (when the quality layer moved bad rows there): together they are the source."""
-    cols = ", ".join(TASKS.columns)
-    inner = f"select {cols} from raw.tasks where _partition_date = '{day}'"
-    with psycopg.connect(dsn, options="-c TimeZone=UTC") as conn:
-        if conn.execute("select to_regclass('quarantine.tasks')").fetchone()[0]:  # type: ignore[index]
-            inner += f" union all select {cols} from quarantine.tasks where _partition_date = '{day}'"
-        return conn.execute(_CHECKSUM.format(inner)).fetchone()  # type: ignore[return-value]
+def _raw_asset(table: SourceTable):  # type: ignore[no-untyped-def]
+    return next(a for a in raw_assets if a.key == AssetKey(["raw", table.name]))
 
 
 def _raw_tasks_asset():  # type: ignore[no-untyped-def]
-    return next(a for a in raw_assets if a.key == AssetKey(["raw", "tasks"]))
+    return _raw_asset(TASKS)
 
 
 def test_partition_equals_source_and_reruns_are_identical(warehouse: LoadedWarehouse) -> None:
+    """Every partitioned table, not only tasks: a day's raw + quarantine is the source's day, run after run."""
     settings = warehouse.settings
     day = warehouse.window.end - timedelta(days=3)
-    source = _source_fingerprint(settings.app_dsn, day)  # type: ignore[arg-type]
-    assert source[0] > 0
+    source = {t.name: source_fingerprint(settings.app_dsn, t, day) for t in PARTITIONED_TABLES}  # type: ignore[arg-type]
+    assert all(rows > 0 for rows, _ in source.values()), source
 
-    fingerprints = []
-    for _ in range(3):
-        result = materialize([_raw_tasks_asset()], partition_key=day.isoformat(), resources=postgres_resources())
-        assert result.success
-        fingerprints.append(_raw_fingerprint(settings.warehouse_dsn, day))  # type: ignore[arg-type]
-        metadata = result.get_asset_materialization_events()[0].materialization.metadata
-        quarantined = metadata["quarantined_rows"].value if "quarantined_rows" in metadata else 0
-        assert metadata["dagster/row_count"].value + quarantined == source[0]
-        assert metadata["reconciled"].value is True
-    assert fingerprints == [source, source, source]
-    with psycopg.connect(settings.warehouse_dsn) as conn:  # type: ignore[arg-type]
-        (duplicates,) = conn.execute(
-            "select count(*) - count(distinct id) from raw.tasks where _partition_date = %s", (day,)).fetchone()  # type: ignore[misc]
-    assert duplicates == 0
+    for run in range(3):  # the session's load, then two runs of the day's partition
+        if run:
+            result = materialize([_raw_asset(t) for t in PARTITIONED_TABLES], partition_key=day.isoformat(),
+                                 resources=postgres_resources())
+            assert result.success
+            for event in result.get_asset_materialization_events():
+                metadata = event.materialization.metadata
+                quarantined = metadata["quarantined_rows"].value if "quarantined_rows" in metadata else 0
+                rows = metadata["dagster/row_count"].value + quarantined  # type: ignore[operator]
+                assert rows == source[event.asset_key.path[-1]][0] and metadata["reconciled"].value is True
+        for table in PARTITIONED_TABLES:
+            assert loaded_fingerprint(settings.warehouse_dsn, table, day) == source[table.name], (run, table.name)  # type: ignore[arg-type]
+            assert duplicated_keys(settings.warehouse_dsn, table, day) == 0, (run, table.name)  # type: ignore[arg-type]
 
 
 def test_range_backfill_is_one_run_covering_every_day(warehouse: LoadedWarehouse) -> None:

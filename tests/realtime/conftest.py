@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -16,20 +16,15 @@ import numpy as np
 import psycopg
 import pytest
 
-from datamove.extract import extract_table
-from foundation.catalog import SOURCE_TABLES, Window
-from foundation.settings import Settings
 from foundation.settings import today as platform_today
-from orchestration.defs.raw.assets import RAW_LOAD_POLICY
 from orchestration.lib.dbt_env import dbt_environment
 from orchestration.lib.dbt_project import DBT_PROJECT_DIR, PlatformDbtResource, dbt_executable
 from orchestration.lib.resources import PostgresResource
-from orchestration.simulator import simulate
 from orchestration.simulator.live import append_batch
 from tests.dbt_helpers import run_dbt
 from tests.defs_helpers import domain_defs
+from tests.simulations import CLEAN_3_DAYS, Simulations
 
-DAYS = 3
 # the realtime marts and everything they are built from
 DBT_SELECTION = "+agent_metrics_hourly +agent_metrics_daily +user_budget_status +agent_analytics"
 
@@ -69,14 +64,11 @@ class RealtimeStack:
 
 
 @pytest.fixture(scope="module")
-def realtime(platform: Settings, scratch_database: Callable[[str], str],
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealtimeStack]:
-    app_dsn, warehouse_dsn = scratch_database("rt_app"), scratch_database("rt_warehouse")
-    today = platform_today()
-    simulate(app_dsn, seed=5, scale="tiny", days=DAYS, end_date=today, defects=0.0)
-    window = Window(today - timedelta(days=DAYS), today)
-    for table in SOURCE_TABLES:
-        extract_table(table, app_dsn, warehouse_dsn, window if table.partitioned else None, policy=RAW_LOAD_POLICY)
+def realtime(simulations: Simulations, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealtimeStack]:
+    # three clean days up to today, the raw layer loaded: copies of the session's templates
+    stack = simulations.copy(CLEAN_3_DAYS, "rt_app", "rt_warehouse")
+    app_dsn, warehouse_dsn, today = stack.app_dsn, stack.warehouse_dsn, platform_today()
+    assert warehouse_dsn
     work_dir = tmp_path_factory.mktemp("realtime-dbt")
     run_dbt(warehouse_dsn, work_dir, "seed", "llm_pricing")
     run_dbt(warehouse_dsn, work_dir, "run", DBT_SELECTION)

@@ -103,6 +103,10 @@ def realtime_sensor(context: SensorEvaluationContext, app_db: PostgresResource) 
 
     requests, waiting, today_done = [], [], all(day != today for _, day, _ in plans)
     kept = dict(previous.get("marks") or {})
+    # days with nothing to do (unchanged, or seen for the first time) are recorded as they are now:
+    # else the next tick would find them "moved" and re-run every day of the look-back
+    planned = {day.isoformat() for _, day, _ in plans}
+    kept.update({d: [m.__dict__ for m in ms] for d, ms in marks.items() if d not in planned})
     for job_name, day, why in plans:
         running = _in_flight(context, job_name, day) or (
             _in_flight(context, realtime_refresh_job.name) if job_name == realtime_refresh_job.name else None)

@@ -1,10 +1,11 @@
-"""Run the archive or the export in a child process and kill it with SIGKILL mid-way.
+"""Run a data movement in a child process and kill it with SIGKILL mid-way: one runner for the session.
 
 Children are forked from a multiprocessing fork server that has already imported the
 platform (a cold interpreter needs seconds to import Dagster, pyarrow, ADBC and the
 BigQuery client), so each crash costs a fraction of a second. A child dies either at a
 named fault point (``PLATFORM_FAULT_POINTS``: it kills itself with SIGKILL there) or when
-the parent sends SIGKILL after a random delay.
+the parent sends SIGKILL after a random delay. The areas: ``archive``, ``restore``,
+``export`` and ``extract`` (the raw load of several tables, with the platform's load policy).
 """
 
 from __future__ import annotations
@@ -18,11 +19,21 @@ from typing import Any
 
 from datamove.faults import FAULT_POINTS_VARIABLE, reset_fault_counts
 
-# Crashes the data survived, by area; printed in the terminal summary (see conftest.py).
+# Crashes the data survived, by area; printed in the terminal summary (tests/conftest.py).
 SURVIVED: Counter[str] = Counter()
 
-_PRELOAD = ["datamove.archive.archiver", "datamove.export",
-            "orchestration.lib.resources"]
+_PRELOAD = ["datamove.archive.archiver", "datamove.export", "datamove.extract", "quality.quarantine",
+            "orchestration.lib.resources", "orchestration.defs.raw.assets"]
+
+
+def _extract(tables: list[str], app_dsn: str, warehouse_dsn: str, window: Any) -> None:
+    from datamove.extract import extract_table
+    from foundation.catalog import SOURCE_TABLES_BY_NAME
+    from orchestration.defs.raw.assets import RAW_LOAD_POLICY
+
+    for name in tables:
+        table = SOURCE_TABLES_BY_NAME[name]
+        extract_table(table, app_dsn, warehouse_dsn, window if table.partitioned else None, policy=RAW_LOAD_POLICY)
 
 
 def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
@@ -48,6 +59,8 @@ def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
         options = dict(kwargs)
         client = make_client(options.pop("project"), options.pop("location"), options.pop("endpoint"))
         export_day(EXPORTS[options.pop("export")], client=client, **options)
+    elif kind == "extract":
+        _extract(**kwargs)
     else:
         raise ValueError(kind)
 
@@ -61,6 +74,16 @@ class CrashRunner:
         process = self.context.Process(target=_child, args=(kind, fault_points, kwargs), daemon=True)
         process.start()
         return process
+
+    def run(self, kind: str, **kwargs: Any) -> int:
+        """Run to the end, no fault armed; the child's exit code (0: it finished)."""
+        process = self._start(kind, None, kwargs)
+        process.join(timeout=180)
+        if process.is_alive():
+            process.kill()
+            process.join()
+            raise TimeoutError(f"{kind} child did not finish")
+        return int(process.exitcode or 0)
 
     def crash_at(self, kind: str, point: str, **kwargs: Any) -> bool:
         """Run until ``point`` (``name`` or ``name:N``); True when the child died there by SIGKILL."""
