@@ -19,16 +19,20 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed
 
-# Debian packages the tests start themselves: redis-server, the Celery test's broker (tests/distributed).
-# Installed once, idempotently (CI runs as root); the tests start their own on a free port.
+# Debian packages the tests start themselves: redis-server, the Celery test's broker (tests/distributed),
+# and chromium, the browser the UI test drives through Playwright (tests/browser; Playwright downloads
+# no browser of its own). Installed once, idempotently (CI runs as root); the tests start their own.
+SYSTEM_PACKAGES = redis-server chromium
+
 system-packages:
-	@command -v redis-server >/dev/null || (apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null)
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
 demo: install  ## simulate, materialize the whole graph, print a summary
 	$(PY) -m orchestration.cli demo
 
-ui: install  ## Dagster webserver + daemon on the platform's instance
+ui: install  ## Dagster webserver + daemon on the platform's instance, Data Docs served beside them
 	$(PY) -m orchestration.cli ui
 
 # The date-sensitive tests (marker `calendar`) run again with "today" pinned to days calendars break on.

@@ -28,7 +28,8 @@ ENVIRONMENT: dict[str, str] = {
     "PLATFORM_REPLICA": "1 starts an embedded streaming replica of the embedded PostgreSQL (platform up --replica)",
     "PLATFORM_REPLICA_MAX_WAIT": "seconds a step waits for the replica to replay its run's writes (default 30)",
     "PLATFORM_REPLICA_FAILOVER": "when the replica is unreachable: primary (read there, with a warning; default) | fail",
-    "PLATFORM_PARTITION_START": "first daily partition (default 2024-01-01)",
+    "PLATFORM_PARTITION_START": "first daily partition (default: the history's first day, PLATFORM_DAYS + 30 days "
+    "before the platform's today)",
     "PLATFORM_TODAY": "pins the platform's clock: a day (YYYY-MM-DD) or an instant (ISO 8601); default: the real UTC clock",
     "PLATFORM_SEED": "simulator seed (default 7)",
     "PLATFORM_SCALE": "simulator scale: tiny | small | medium | full (default small)",
@@ -43,11 +44,14 @@ ENVIRONMENT: dict[str, str] = {
     "GEMINI_DATA_ANALYTICS_ENABLED": "set to 1 to register data agents with the Conversational Analytics API",
     "PLATFORM_MODEL_SIGNING_KEY": "HMAC key that signs and verifies stored ML model artifacts (secret; embedded "
     "default: generated once into <PLATFORM_HOME>/secrets/model_signing_key)",
+    "PLATFORM_DATA_DOCS_URL": "where the Great Expectations Data Docs are served over http; check metadata links "
+    "there (default http://127.0.0.1:3001, served by `make ui`)",
     "DAGSTER_HOME": "Dagster instance folder (set by the make targets to <PLATFORM_HOME>/dagster)",
 }
 
 SECRET_VARIABLES = frozenset({"ANTHROPIC_API_KEY", "PLATFORM_MODEL_SIGNING_KEY"})
 MODEL_SIGNING_KEY_VARIABLE = "PLATFORM_MODEL_SIGNING_KEY"
+DEFAULT_DATA_DOCS_URL = "http://127.0.0.1:3001"
 
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]+:)([^@\s]*)(@)")
 _PASSWORD_KV = re.compile(r"(password\s*=\s*)(\S+)", re.IGNORECASE)
@@ -143,6 +147,11 @@ class Settings:
     replica: bool = False  # PLATFORM_REPLICA: start the embedded streaming replica
     replica_max_wait: float = 30.0
     replica_failover: str = "primary"
+    data_docs_url: str = DEFAULT_DATA_DOCS_URL
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.home / "data_docs"
 
     @property
     def uses_embedded_postgres(self) -> bool:
@@ -172,8 +181,18 @@ class Settings:
         return self.model_signing_key
 
 
+# The demo's history: PLATFORM_DAYS plus a month beyond the 90-day hot window, so a month gets archived.
+HISTORY_BEYOND_DAYS = 30
+
+
+def default_partition_start(days: int) -> str:
+    """The first day of the history (``days`` + a month before today): partitions start with the data."""
+    return (today() - timedelta(days=days + HISTORY_BEYOND_DAYS)).isoformat()
+
+
 def load_settings() -> Settings:
     home = Path(_env("PLATFORM_HOME", str(REPO_ROOT / ".platform")) or "").resolve()
+    days = int(_env("PLATFORM_DAYS", "90") or 90)
     return Settings(
         home=home,
         app_dsn=_env("PLATFORM_APP_DSN"),
@@ -181,10 +200,10 @@ def load_settings() -> Settings:
         replica_dsn=_env("PLATFORM_REPLICA_DSN"),
         dagster_dsn=_env("PLATFORM_DAGSTER_DSN"),
         reader_statement_timeout=_env("PLATFORM_READER_STATEMENT_TIMEOUT", "300s") or "300s",
-        partition_start=_env("PLATFORM_PARTITION_START", "2024-01-01") or "2024-01-01",
+        partition_start=_env("PLATFORM_PARTITION_START") or default_partition_start(days),
         seed=int(_env("PLATFORM_SEED", "7") or 7),
         scale=_env("PLATFORM_SCALE", "small") or "small",
-        days=int(_env("PLATFORM_DAYS", "90") or 90),
+        days=days,
         bigquery_project=_env("BIGQUERY_PROJECT", "agent-platform-local") or "agent-platform-local",
         bigquery_location=_env("BIGQUERY_LOCATION", "US") or "US",
         bigquery_endpoint=_env("BIGQUERY_API_ENDPOINT"),
@@ -194,6 +213,7 @@ def load_settings() -> Settings:
         replica=_env("PLATFORM_REPLICA", "0") not in ("0", "false", "no"),
         replica_max_wait=float(_env("PLATFORM_REPLICA_MAX_WAIT", "30") or 30),
         replica_failover=_failover(_env("PLATFORM_REPLICA_FAILOVER", "primary") or "primary"),
+        data_docs_url=(_env("PLATFORM_DATA_DOCS_URL") or DEFAULT_DATA_DOCS_URL).rstrip("/"),
     )
 
 

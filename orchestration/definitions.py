@@ -8,11 +8,15 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.lib.executors import in_process
+from orchestration.lib.freshness import freshness_policy_for
 
 
 def platform_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """What every asset carries: the layer it belongs to (its key's first part) as a tag."""
-    return spec.merge_attributes(tags={"platform/layer": spec.key.path[0]})
+    """What every asset carries: the layer it belongs to (its key's first part) as a tag, and the
+    freshness its tier promises (real-time or daily; orchestration/lib/freshness.py)."""
+    spec = spec.merge_attributes(tags={"platform/layer": spec.key.path[0]})
+    policy = freshness_policy_for(spec.key)
+    return spec.replace_attributes(freshness_policy=policy) if policy is not None else spec
 
 
 defs = dg.Definitions.merge(

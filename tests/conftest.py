@@ -18,6 +18,9 @@ import pytest
 # PLATFORM_TODAY when given (replaying a day), else the real UTC day at start, so a run that
 # crosses midnight keeps one calendar. Child processes (run workers, crash targets) inherit it.
 os.environ.setdefault("PLATFORM_TODAY", datetime.now(UTC).date().isoformat())
+# Partitions start with the configured history (by default PLATFORM_DAYS + 30 days before today); the
+# tests name fixed days (2024-01-02, 2026-03-01), so the session configures an early first partition.
+os.environ.setdefault("PLATFORM_PARTITION_START", "2024-01-01")
 
 from datamove.extract import extract_table
 from foundation.catalog import SOURCE_TABLES, Window

@@ -12,7 +12,16 @@ from dagster import build_schedule_context
 
 from datamove.archive.policy import HOT_DAYS, newest_month_in_tier, next_month, tier_for
 from foundation.connections import pin_clock
-from foundation.settings import TODAY_VARIABLE, Settings, history_window, now, pinned_clock, today
+from foundation.settings import (
+    HISTORY_BEYOND_DAYS,
+    TODAY_VARIABLE,
+    Settings,
+    history_window,
+    load_settings,
+    now,
+    pinned_clock,
+    today,
+)
 from orchestration.cli.demo import archivable_months
 from orchestration.lib.partitions import daily_partitions, monthly_partitions, previous_day
 from orchestration.simulator import generate
@@ -93,6 +102,26 @@ def test_partitions_end_where_the_session_clock_says() -> None:
     assert daily_partitions.get_last_partition_key() == today().isoformat()
     last_month = today().replace(day=1) - timedelta(days=1)
     assert monthly_partitions.get_last_partition_key() == last_month.replace(day=1).isoformat()
+
+
+def test_partitions_start_where_the_settings_say() -> None:
+    first = daily_partitions.get_first_partition_key()
+    assert first == load_settings().partition_start
+    assert monthly_partitions.get_first_partition_key() == (first or "")[:8] + "01"
+
+
+@pytest.mark.parametrize("day", BOUNDARY_DAYS, ids=ids)
+def test_the_partition_start_follows_the_pinned_day(day: date, pinned, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """By default partitions start with the demo's history (PLATFORM_DAYS + 30 days before today), not a
+    fixed year: the UI counts the days the platform holds."""
+    pinned(day.isoformat())
+    monkeypatch.delenv("PLATFORM_PARTITION_START", raising=False)
+    assert load_settings().partition_start == (day - timedelta(days=90 + HISTORY_BEYOND_DAYS)).isoformat()
+    assert history_window(90 + HISTORY_BEYOND_DAYS)[0].isoformat() == load_settings().partition_start
+    monkeypatch.setenv("PLATFORM_DAYS", "10")
+    assert load_settings().partition_start == (day - timedelta(days=10 + HISTORY_BEYOND_DAYS)).isoformat()
+    monkeypatch.setenv("PLATFORM_PARTITION_START", "2025-06-01")  # configured: kept as it is
+    assert load_settings().partition_start == "2025-06-01"
 
 
 @pytest.mark.parametrize("day", TICK_DAYS, ids=tick_ids)

@@ -15,6 +15,8 @@ from typing import Any
 
 import dagster as dg
 
+from foundation.settings import load_settings
+
 SNAPSHOT = Path(__file__).parent / "__snapshots__" / "definitions.json"
 
 
@@ -22,8 +24,22 @@ def _partitions(definition: dg.PartitionsDefinition | None) -> str | None:
     if definition is None:
         return None
     if isinstance(definition, dg.TimeWindowPartitionsDefinition):
-        return f"{type(definition).__name__}(start={definition.start.date()}, cron={definition.cron_schedule!r})"
+        # the start follows the platform's clock (PLATFORM_PARTITION_START): named, not dated
+        start = definition.start.date().isoformat()
+        configured = load_settings().partition_start
+        if start == configured:
+            start = "PLATFORM_PARTITION_START"
+        elif start == configured[:8] + "01":
+            start = "month of PLATFORM_PARTITION_START"
+        return f"{type(definition).__name__}(start={start}, cron={definition.cron_schedule!r})"
     return type(definition).__name__
+
+
+def _freshness(policy: dg.FreshnessPolicy | None) -> str | None:
+    if policy is None:
+        return None
+    fail, warn = getattr(policy, "fail_window", None), getattr(policy, "warn_window", None)
+    return f"{type(policy).__name__}(fail={fail and fail.to_timedelta()}, warn={warn and warn.to_timedelta()})"
 
 
 def snapshot(defs: dg.Definitions) -> dict[str, Any]:
@@ -36,6 +52,7 @@ def snapshot(defs: dg.Definitions) -> dict[str, Any]:
             "partitions": _partitions(node.partitions_def),
             "group": node.group_name,
             "kinds": sorted(node.kinds),
+            "freshness": _freshness(node.freshness_policy),
         }
     checks = {}
     for check in sorted(graph.asset_check_keys, key=lambda c: (c.asset_key.to_user_string(), c.name)):

@@ -4,21 +4,55 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from dagster import AssetCheckSeverity, DagsterInstance, Definitions, ExecuteInProcessResult
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckSeverity,
+    AssetMaterialization,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+)
 
-from foundation.settings import history_window
+from foundation.settings import history_window, load_settings
 from orchestration.simulator import SimulationReport
 from orchestration.stack.control import stack_up
 
 log = logging.getLogger(__name__)
 
-PARTITION_RANGE_START = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END = "dagster/asset_partition_range_end"
+PROVISIONING_SENSOR = "provisioning_requests_sensor"
+RUN_TIMEOUT_SECONDS = 4 * 3600.0
+
+
+@dataclass
+class RunOutcome:
+    """What a finished run did, read back from the instance's event log (as the UI reads it)."""
+
+    run_id: str
+    success: bool
+    materializations: list[AssetMaterialization] = field(default_factory=list)
+    checks: list[AssetCheckEvaluation] = field(default_factory=list)
+
+
+def run_outcome(instance: DagsterInstance, run: DagsterRun) -> RunOutcome:
+    records = instance.get_records_for_run(
+        run.run_id, of_type={DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_CHECK_EVALUATION}).records
+    outcome = RunOutcome(run.run_id, run.status == DagsterRunStatus.SUCCESS)
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            outcome.materializations.append(event.step_materialization_data.materialization)
+        else:
+            outcome.checks.append(event.event_specific_data)  # type: ignore[arg-type]
+    return outcome
 
 
 @dataclass
@@ -31,27 +65,15 @@ class DemoSummary:
     lines: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
-    def add_provisioning(self, results: list[ExecuteInProcessResult], skip_reasons: list[str] | None = None) -> None:
-        reason = "; ".join(skip_reasons or []) or "the sensor launched no run"
-        if not results and "duplicate of request" in reason:  # a demo re-run within the duplicate window
-            self.lines.append(f"  provisioned demo: not built again ({reason[:160]})")
-        elif not results:
-            self.failures.append(f"provisioning: {reason[:300]}")
-        for result in results:
-            self.add_run(f"provisioned demo {result.dagster_run.tags.get('dagster/partition', '')}", result)
-            if not result.success:
-                self.failures.append(f"provisioning (run {result.run_id[:8]})")
-
-    def add_run(self, label: str, result: ExecuteInProcessResult) -> None:
-        materializations = result.get_asset_materialization_events()
-        rows_by_asset: dict[object, int] = {}
-        for event in materializations:
-            metadata = event.materialization.metadata
-            value = metadata.get("rows") or metadata.get("dagster/row_count")
-            if value is not None:  # a range run repeats the same totals for each partition
-                rows_by_asset[event.asset_key] = int(value.value)  # type: ignore[arg-type]
-        rows = sum(rows_by_asset.values())
-        checks = result.get_asset_check_evaluations()
+    def add_run(self, label: str, result: RunOutcome) -> None:
+        materializations = result.materializations
+        rows_by_partition: dict[tuple[object, str | None], int] = {}
+        for event in materializations:  # each day carries its own rows
+            value = event.metadata.get("dagster/row_count") or event.metadata.get("rows")
+            if value is not None:
+                rows_by_partition[(event.asset_key, event.partition)] = int(value.value)  # type: ignore[arg-type]
+        rows = sum(rows_by_partition.values())
+        checks = result.checks
         passed = sum(1 for c in checks if c.passed)
         warned = sum(1 for c in checks if not c.passed and c.severity == AssetCheckSeverity.WARN)
         self.assets += len({e.asset_key for e in materializations})
@@ -60,52 +82,61 @@ class DemoSummary:
         self.checks_warned += warned
         self.checks_failed += len(checks) - passed - warned
         # which server answered the reads (writes are always the primary's): foundation/replica.py
-        served = sorted({str(m.value) for m in [*(e.materialization.metadata.get("reads_served_by")
-                                                  for e in materializations),
+        served = sorted({str(m.value) for m in [*(e.metadata.get("reads_served_by") for e in materializations),
                                                 *(c.metadata.get("reads_served_by") for c in checks)] if m})
-        self.lines.append(f"  {label:<28} {len(materializations):>4} materializations  {rows:>10,} rows  "
-                          f"{passed}/{len(checks)} checks passed  (run {result.run_id[:8]})"
+        self.lines.append(f"  {label:<28} {len(materializations):>5} materializations  {rows:>10,} rows  "
+                          f"{passed:,}/{len(checks):,} checks passed  (run {result.run_id[:8]})"
                           + (f"  reads: {', '.join(served)}" if served else ""))
+        if not result.success:
+            self.failures.append(f"{label} (run {result.run_id[:8]})")
 
 
-def run_job(defs: Definitions, instance: DagsterInstance, job_name: str,
-            window: tuple[date, date] | None = None, partition_key: str | None = None) -> ExecuteInProcessResult:
-    """Run a job of the code location in-process on the platform's instance (visible in the UI)."""
-    tags = {}
-    if window is not None:
-        tags = {PARTITION_RANGE_START: window[0].isoformat(),
-                PARTITION_RANGE_END: (window[1] - timedelta(days=1)).isoformat()}
-    job = defs.resolve_job_def(job_name)
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    return job.execute_in_process(instance=instance, tags=tags, partition_key=partition_key,
-                                  raise_on_error=False, run_config=quiet)
+DEMO_PARTS = ("ml", "exports", "archive", "provisioning")
 
 
-def run_demo(*, scale: str, days: int, seed: int) -> int:
+def run_demo(*, scale: str, days: int, seed: int, skip: frozenset[str] = frozenset(),
+             defect_rate: float | None = None) -> int:
+    """``skip``: parts of DEMO_PARTS left out (the daily pipeline always runs), e.g. for a quick look."""
     started = time.perf_counter()
     settings = stack_up()
     assert settings.app_dsn and settings.warehouse_dsn
     from orchestration.simulator import simulate
 
     window = history_window(days)
-    report = simulate(settings.app_dsn, seed=seed, scale=scale, days=days, end_date=window[1])
+    if window[0] < date.fromisoformat(settings.partition_start):
+        # a longer history than the configured one: its runs need partitions from its first day
+        os.environ["PLATFORM_PARTITION_START"] = window[0].isoformat()
+        print(f"the history starts before the partitions: `export PLATFORM_PARTITION_START={window[0]}` "
+              "before `make ui`")
+    report = simulate(settings.app_dsn, seed=seed, scale=scale, days=days, end_date=window[1], defects=defect_rate)
     write_simulator_report(settings.home, report)
     log.info("simulated %s rows", f"{report.total_rows:,}")
 
-    from orchestration.definitions import defs
+    from orchestration.cli.launch import code_location, serving_daemon
 
     summary = DemoSummary()
-    with DagsterInstance.get() as instance:
+    # Every run is submitted for the code location of workspace.yaml and started by the daemon, as the
+    # UI and the schedules start theirs: it shows under its job, on the timeline, and can be re-executed.
+    with DagsterInstance.get() as instance, code_location(instance) as workspace, \
+            serving_daemon(instance, workspace, {PROVISIONING_SENSOR}, settings.home / "daemon.log"):
         for label, job_name, job_window, partition_key in demo_steps(
-                unarchived_window(window, settings.warehouse_dsn), today=window[1]):
-            result = run_job(defs, instance, job_name, job_window, partition_key)
-            summary.add_run(label, result)
-            if not result.success:
-                summary.failures.append(f"{label} ({job_name}, run {result.run_id[:8]})")
-        summary.add_provisioning(*provision_one_demo(instance, defs, settings.app_dsn))
+                unarchived_window(window, settings.warehouse_dsn), today=window[1], skip=skip):
+            summary.add_run(label, run_job(instance, workspace, job_name, job_window, partition_key))
+        if "provisioning" not in skip:
+            provision_one_demo(instance, settings.app_dsn, summary)
     _print_summary(summary, report.total_rows, window, time.perf_counter() - started, settings.home)
     _print_at_risk(settings.warehouse_dsn)
     return 0 if not summary.failures else 1
+
+
+def run_job(instance: DagsterInstance, workspace: object, job_name: str, window: tuple[date, date] | None = None,
+            partition_key: str | None = None) -> RunOutcome:
+    """Submit one run of a job and wait until the daemon has run it."""
+    from orchestration.cli.launch import RunRequest, submit, wait_for_outcome
+
+    run = submit(instance, workspace, RunRequest(job_name, partition=partition_key, window=window))
+    log.info("%s: run %s submitted", job_name, run.run_id)
+    return run_outcome(instance, wait_for_outcome(instance, run.run_id, timeout=RUN_TIMEOUT_SECONDS))
 
 
 def write_simulator_report(home: Path, report: SimulationReport) -> Path:
@@ -141,32 +172,42 @@ def unarchived_window(window: tuple[date, date], warehouse_dsn: str) -> tuple[da
     return max(window[0], max(next_month(e.month) for e in archived)), window[1]
 
 
-def demo_steps(window: tuple[date, date], today: date) -> list[tuple[str, str, tuple[date, date] | None, str | None]]:
+def demo_steps(window: tuple[date, date], today: date, skip: frozenset[str] = frozenset()
+               ) -> list[tuple[str, str, tuple[date, date] | None, str | None]]:
     last_day = window[1] - timedelta(days=1)
     steps: list[tuple[str, str, tuple[date, date] | None, str | None]] = [
-        (f"daily pipeline {window[0]}..{last_day}", "daily_pipeline_job", window, None),
-        # before the exports: customer_behavior carries the churn model's scores
-        ("ml models and predictions", "ml_training_job", None, None),
-        (f"BigQuery exports {window[0]}..{last_day}", "exports_daily_job", window, None),
-    ]
-    for month in archivable_months(window, today):
-        steps.append((f"archive {month[:7]} to Parquet", "archive_monthly_job", None, month))
+        (f"daily pipeline {window[0]}..{last_day}", "daily_pipeline_job", window, None)]
+    if "ml" not in skip:  # before the exports: customer_behavior carries the churn model's scores
+        steps.append(("ml models and predictions", "ml_training_job", None, None))
+    if "exports" not in skip:
+        steps.append((f"BigQuery exports {window[0]}..{last_day}", "exports_daily_job", window, None))
+    if "archive" not in skip:
+        for month in archivable_months(window, today):
+            steps.append((f"archive {month[:7]} to Parquet", "archive_monthly_job", None, month))
     return steps
 
 
-def provision_one_demo(
-    instance: DagsterInstance, defs: Definitions, app_dsn: str
-) -> tuple[list[ExecuteInProcessResult], list[str]]:
-    """One provisioning request through the sensor path (its runs and the sensor's skip reasons).
-    The site is unreachable offline, so the request carries the manual fields the research
-    agent falls back to."""
+def provision_one_demo(instance: DagsterInstance, app_dsn: str, summary: DemoSummary) -> None:
+    """One provisioning request through the real path: the provisioning sensor, evaluated by the
+    daemon, launches its run. The site is unreachable offline, so the request carries the manual
+    fields the research agent falls back to."""
     from agents.provisioning.requests import insert_request
     from foundation.settings import now as platform_now
-    from orchestration.cli.sensor_runs import provision_via_sensor
+    from orchestration.cli.launch import await_sensor_run, wait_for_outcome
+    from orchestration.cli.provisioning import refusal
+    from orchestration.defs.provisioning.sensors import REQUEST_TAG
 
-    insert_request(app_dsn, DEMO_CUSTOMER_URL, "make-demo", manual_input=DEMO_CUSTOMER, now=platform_now())
-    outcome = provision_via_sensor(instance, defs)
-    return outcome.launched, outcome.skip_reasons
+    request_id = insert_request(app_dsn, DEMO_CUSTOMER_URL, "make-demo", manual_input=DEMO_CUSTOMER, now=platform_now())
+
+    launched = await_sensor_run(instance, {REQUEST_TAG: str(request_id)}, lambda: refusal(app_dsn, request_id))
+    if isinstance(launched, str):
+        if "duplicate of request" in launched:  # a demo re-run within the duplicate window
+            summary.lines.append(f"  provisioned demo: not built again ({launched[:160]})")
+        else:
+            summary.failures.append(f"provisioning request {request_id}: {launched[:300]}")
+        return
+    finished = wait_for_outcome(instance, launched.run_id, timeout=RUN_TIMEOUT_SECONDS)
+    summary.add_run(f"provisioned demo {request_id}", run_outcome(instance, finished))
 
 
 DEMO_CUSTOMER_URL = "https://www.northwind-outfitters.example/"
@@ -211,7 +252,8 @@ def _print_summary(summary: DemoSummary, source_rows: int, window: tuple[date, d
     for failure in summary.failures:
         print(f"  FAILED: {failure}: open the run in the UI")
     print()
-    print("Next: `make ui` and open http://127.0.0.1:3000 (Assets, Runs, Automation for schedules and sensors)")
-    print(f"      Data Docs: {home / 'data_docs' / 'index.html'}   archive: {home / 'archive'}")
+    print("Next: `make ui` and open http://127.0.0.1:3000 (Assets, Runs, Automation for schedules and sensors);")
+    print(f"      it serves the Data Docs on {load_settings().data_docs_url} (files: {home / 'data_docs'});"
+          f" archive: {home / 'archive'}")
     print("      `eval \"$(.venv/bin/platform env)\"` exports the settings for psql, dbt and dagster commands;")
     print("      `platform quarantine list`, `platform archive list`, `platform provision URL`.")

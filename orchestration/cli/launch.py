@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -32,6 +32,8 @@ LOCATION = "agent_platform"  # workspace.yaml, pyproject's [tool.dg] and [tool.d
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+AUTO_RETRY_RUN_ID_TAG = "dagster/auto_retry_run_id"
+WILL_RETRY_TAG = "dagster/will_retry"
 _FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
 
@@ -98,6 +100,23 @@ def wait_for(instance: DagsterInstance, run_ids: Sequence[str], timeout: float =
         time.sleep(poll)
 
 
+def wait_for_outcome(instance: DagsterInstance, run_id: str, timeout: float = 3600.0,
+                     retry_wait: float = 120.0) -> DagsterRun:
+    """The run's last attempt: a failed run the instance retries (``dagster.yaml`` run_retries) is
+    followed to its retry, as a person following it in the UI would."""
+    [run] = wait_for(instance, [run_id], timeout=timeout)
+    deadline = time.monotonic() + retry_wait
+    while run.status == DagsterRunStatus.FAILURE and time.monotonic() < deadline:
+        run = instance.get_run_by_id(run.run_id) or run
+        retry = run.tags.get(AUTO_RETRY_RUN_ID_TAG)
+        if retry:
+            return wait_for_outcome(instance, retry, timeout, retry_wait)
+        if run.tags.get(WILL_RETRY_TAG) == "false":
+            break
+        time.sleep(1.0)
+    return run
+
+
 @contextmanager
 def running_daemon(log_path: Path | None = None) -> Iterator[int]:
     """``dagster-daemon run`` on the current DAGSTER_HOME, stopped by pid (its process group) on exit."""
@@ -119,3 +138,71 @@ def running_daemon(log_path: Path | None = None) -> Iterator[int]:
                 process.wait()
         if log_path:
             log_file.close()  # type: ignore[union-attr]
+
+
+def daemon_is_running(instance: DagsterInstance, within_seconds: float = 60.0) -> bool:
+    """Whether a dagster-daemon serves this instance already (a recent heartbeat, e.g. `make ui`'s)."""
+    beats = instance.get_daemon_heartbeats().values()
+    return any(time.time() - beat.timestamp < within_seconds for beat in beats)
+
+
+@contextmanager
+def serving_daemon(instance: DagsterInstance, workspace: object, keep: set[str],
+                   log_path: Path | None = None) -> Iterator[int | None]:
+    """A daemon for the caller's runs and sensors: the one already serving the instance (None; `make ui`'s),
+    else one started here, with only the automation in ``keep`` running, stopped by pid afterwards."""
+    if daemon_is_running(instance):
+        yield None
+        return
+    with automation_paused(instance, workspace, keep), running_daemon(log_path) as pid:
+        yield pid
+
+
+@contextmanager
+def automation_paused(instance: DagsterInstance, workspace: object, keep: set[str]) -> Iterator[list[str]]:
+    """Stop every running schedule and sensor of the code location but ``keep`` while the caller runs,
+    then hand each back to its own default (``reset``): a demo exercises the automation it shows,
+    not a real-time refresh of today competing for the same two cores."""
+    from dagster._cli.workspace.cli_target import (
+        get_code_location_from_workspace,
+        get_remote_repository_from_code_location,
+    )
+
+    repository = get_remote_repository_from_code_location(
+        get_code_location_from_workspace(workspace, LOCATION), None)  # type: ignore[arg-type]
+    stopped: list[object] = []
+    for sensor in repository.get_sensors():
+        state = instance.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
+        if sensor.name not in keep and sensor.get_current_instigator_state(state).is_running:
+            instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
+            stopped.append(sensor)
+    for schedule in repository.get_schedules():
+        state = instance.get_instigator_state(schedule.get_remote_origin_id(), schedule.selector_id)
+        if schedule.name not in keep and schedule.get_current_instigator_state(state).is_running:
+            instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)
+            stopped.append(schedule)
+    try:
+        yield [s.name for s in stopped]  # type: ignore[attr-defined]
+    finally:
+        for instigator in stopped:
+            if hasattr(instigator, "min_interval_seconds"):
+                instance.reset_sensor(instigator)  # type: ignore[arg-type]
+            else:
+                instance.reset_schedule(instigator)  # type: ignore[arg-type]
+
+
+def await_sensor_run(instance: DagsterInstance, tags: Mapping[str, str], refused: Callable[[], str | None],
+                     timeout: float = 300.0, poll: float = 1.0) -> DagsterRun | str:
+    """The run a sensor launches for ``tags`` (e.g. a provisioning request's), or why none came."""
+    from dagster import RunsFilter
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = instance.get_runs(RunsFilter(tags=dict(tags)), limit=1)
+        if runs:
+            return runs[0]
+        reason = refused()
+        if reason:
+            return reason
+        time.sleep(poll)
+    return f"no run was launched within {timeout:.0f}s (is the sensor running? see the daemon's log)"

@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from foundation.settings import ENVIRONMENT, SECRET_VARIABLES, load_settings, today
+from foundation.settings import ENVIRONMENT, HISTORY_BEYOND_DAYS, SECRET_VARIABLES, load_settings, today
 from orchestration.cli.shell import add_secrets_flag, print_exports
 
 log = logging.getLogger("platform")
@@ -64,23 +64,41 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from orchestration.cli.demo import run_demo
+    from orchestration.cli.demo import DEMO_PARTS, run_demo
 
-    return run_demo(scale=args.scale, days=args.days, seed=args.seed)
+    skip = frozenset(part.strip() for part in (args.skip or "").split(",") if part.strip())
+    if skip - set(DEMO_PARTS):
+        raise SystemExit(f"--skip: unknown part(s) {sorted(skip - set(DEMO_PARTS))}; choose from {', '.join(DEMO_PARTS)}")
+    return run_demo(scale=args.scale, days=args.days, seed=args.seed, skip=skip, defect_rate=args.defect_rate)
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
+    import signal
+    import subprocess
+
+    from foundation.settings import REPO_ROOT
+    from orchestration.cli.data_docs import data_docs_server
     from orchestration.stack.control import stack_up
 
-    stack_up()
-    from foundation.settings import REPO_ROOT
-
+    settings = stack_up()
     # `dg dev`: the webserver and the daemon on the platform's instance, for the project of
     # pyproject.toml's [tool.dg] (code location agent_platform, as workspace.yaml names it)
     dg = str(Path(sys.executable).parent / "dg")
     command = [dg, "dev", "--target-path", str(REPO_ROOT), "--host", args.host, "--port", str(args.port)]
-    print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
-    os.execv(dg, command)
+    if args.without_daemon:  # the pages only: no schedule, sensor or queued run moves while one looks
+        command = [str(Path(sys.executable).parent / "dagster-webserver"), "-w", str(REPO_ROOT / "workspace.yaml"),
+                   "-h", args.host, "-p", str(args.port)]
+    with data_docs_server(settings.data_docs_dir, settings.data_docs_url):
+        print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']}), "
+              f"Data Docs on {settings.data_docs_url}", flush=True)
+        # Ctrl-C stops the UI even when this command was started with SIGINT ignored (a background job)
+        ui = subprocess.Popen(command, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+        # a SIGTERM (a supervisor, `kill`) stops it like Ctrl-C: dg dev stops its webserver and daemon
+        signal.signal(signal.SIGTERM, lambda *_: ui.send_signal(signal.SIGINT))
+        try:
+            return ui.wait()
+        except KeyboardInterrupt:  # Ctrl-C reaches dg dev too: let it stop its webserver and daemon
+            return ui.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,13 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run the platform end to end on the embedded defaults")
     demo.add_argument("--scale", default=settings.scale)
     # 30 days beyond the 90-day hot window, so the demo also archives a month to Parquet
-    demo.add_argument("--days", type=int, default=settings.days + 30)
+    demo.add_argument("--days", type=int, default=settings.days + HISTORY_BEYOND_DAYS)
     demo.add_argument("--seed", type=int, default=settings.seed)
+    demo.add_argument("--defect-rate", type=float, default=None,
+                      help="rate per defect kind in the simulated data (default 0.001; 0: clean data)")
+    demo.add_argument("--skip", default="", help="comma-separated parts to leave out: ml, exports, archive, "
+                      "provisioning (the daily pipeline always runs)")
     demo.set_defaults(func=_cmd_demo)
 
     ui = sub.add_parser("ui", help="Dagster webserver and daemon on the platform's instance")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--without-daemon", action="store_true",
+                    help="the webserver alone: schedules, sensors and queued runs stay still")
     ui.set_defaults(func=_cmd_ui)
 
     from orchestration.cli import archive, dbt, ml_engine, provisioning, quality

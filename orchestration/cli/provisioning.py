@@ -1,7 +1,8 @@
 """`platform provision URL …`: ask for a demo (a provisioning_requests row the sensor picks up).
 
-Wired into ``orchestration/cli/main.py`` with ``add_commands(subparsers)``. ``--now`` also runs it
-in-process through the sensor path (no daemon needed); ``platform provision-cancel ID`` sets
+Wired into ``orchestration/cli/main.py`` with ``add_commands(subparsers)``. ``--now`` waits for its
+run: the daemon's sensor launches it (the running daemon, else one started for the command and
+stopped by pid); ``platform provision-cancel ID`` sets
 the cancel flag the graph honours between nodes.
 """
 
@@ -37,16 +38,34 @@ def _cmd_provision(args: argparse.Namespace) -> int:
         return 0
     from dagster import DagsterInstance
 
-    from orchestration.cli.sensor_runs import provision_via_sensor
+    from foundation.settings import load_settings
+    from orchestration.cli.launch import await_sensor_run, code_location, serving_daemon, wait_for
+    from orchestration.defs.provisioning.sensors import REQUEST_TAG, provisioning_requests_sensor
 
-    with DagsterInstance.get() as instance:
-        provision_via_sensor(instance, platform_definitions())
+    # the sensor, evaluated by the daemon, launches the run for the code location: it shows in the UI
+    with DagsterInstance.get() as instance, code_location(instance) as workspace, \
+            serving_daemon(instance, workspace, {provisioning_requests_sensor.name},
+                           load_settings().home / "daemon.log"):
+        launched = await_sensor_run(instance, {REQUEST_TAG: str(request_id)}, lambda: refusal(dsn, request_id))
+        if isinstance(launched, str):
+            sys.stdout.write(f"request {request_id}: not launched: {launched}\n")
+            return 1
+        sys.stdout.write(f"request {request_id}: run {launched.run_id}\n")
+        wait_for(instance, [launched.run_id], timeout=7200)
     request = get_request(dsn, request_id)
     from agents.provisioning.requests import request_result
 
     sys.stdout.write(f"request {request_id}: {request.status}\n")
     sys.stdout.write(json.dumps(request_result(dsn, request_id), indent=2, default=str) + "\n")
     return 0 if request.status == "succeeded" else 1
+
+
+def refusal(dsn: str, request_id: int) -> str | None:
+    """Why the sensor refused a request (it marks it failed with the reason), or None."""
+    from agents.provisioning.requests import request_result
+
+    result = request_result(dsn, request_id)
+    return str(result["error"] or "refused") if result["status"] == "failed" else None
 
 
 def _cmd_cancel(args: argparse.Namespace) -> int:
@@ -58,22 +77,6 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
-def platform_definitions():
-    """The code location's definitions when provisioning is wired in, else ours plus the shared resources."""
-    from dagster import Definitions
-
-    from orchestration.definitions import defs
-
-    if any(s.name == "provisioning_requests_sensor" for s in defs.sensors or []):
-        return defs
-    from orchestration.defs import provisioning
-    from orchestration.defs.exports.assets import bigquery_resource
-    from orchestration.lib.resources import postgres_resources
-
-    return Definitions.merge(provisioning.defs,
-                             Definitions(resources={**postgres_resources(), "bigquery": bigquery_resource()}))
-
-
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `provision` and `provision-cancel` to the platform command line."""
     provision = subparsers.add_parser("provision", help="request a customer demo for a website")
@@ -83,7 +86,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     provision.add_argument("--manual-domain", help="e.g. ecommerce, saas, healthcare_clinic (overrides detection)")
     provision.add_argument("--manual-products", help="comma-separated products or services")
     provision.add_argument("--manual-description", help="one sentence about the business")
-    provision.add_argument("--now", action="store_true", help="run it in-process now (no daemon needed)")
+    provision.add_argument("--now", action="store_true", help="wait for its run (starts a daemon when none serves the instance)")
     provision.set_defaults(func=_cmd_provision)
 
     cancel = subparsers.add_parser("provision-cancel", help="cancel a provisioning request between steps")

@@ -1,4 +1,5 @@
-"""Provision through the sensor path without the daemon: for ``make demo``, the CLI and tests.
+"""Provision through the sensor path without the daemon, in-process: for tests (``make demo`` and
+``platform provision --now`` let the daemon's sensor launch the run: ``orchestration/cli/launch.py``).
 
 ``provision_via_sensor`` evaluates the sensor with its stored cursor, applies its dynamic
 partition requests, and executes each run request in-process on the given instance. Like

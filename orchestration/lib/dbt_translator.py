@@ -29,7 +29,8 @@ def _model_folder(props: Mapping[str, Any]) -> str:
 
 class MartsTranslator(DagsterDbtTranslator):
     def __init__(self) -> None:
-        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        # dbt source tests (not_null on each raw key) become checks on the raw assets, not observations
+        super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True, enable_source_tests_as_checks=True))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         resource_type = dbt_resource_props["resource_type"]

@@ -4,6 +4,10 @@ They end where the platform's clock says today is (``settings.today()``): the la
 partition is today itself, which the real-time tier refreshes intraday and the 02:00 daily
 run finalizes once it has ended. With ``PLATFORM_TODAY`` pinned, the same holds for the
 pinned day, in the past or in the future of the real clock alike.
+
+They start with the data: ``PLATFORM_PARTITION_START``, by default the history's first day
+(``PLATFORM_DAYS`` + 30 days before today, what ``make demo`` simulates), so the UI counts the
+days the platform holds, not years before them. A code location computes it when it loads.
 """
 
 from __future__ import annotations

@@ -183,3 +183,19 @@ def test_the_sensor_plans_a_refresh_per_day_that_moved(previous_rows: dict[int, 
     plans = plan_refreshes(previous, marks, today, f"2027-03-01T{hour}")
     assert [(job, (today - day).days) for job, day, _ in plans] == [(job, back) for job, back, _ in expected]
     assert all(word in why for (_, _, why), (_, _, word) in zip(plans, expected, strict=True))
+
+
+def test_after_the_first_tick_only_what_moves_is_refreshed() -> None:
+    """The first tick refreshes today; the next tick, with nothing written, re-runs no past day."""
+    from datetime import date
+
+    from orchestration.defs.realtime.sensors import baseline_marks
+
+    today = date(2027, 3, 1)
+    marks = {(today - timedelta(days=back)).isoformat(): _marks((today - timedelta(days=back)).isoformat(), 5)
+             for back in range(7)}
+    [(job, day, _)] = plan_refreshes({}, marks, today, "2027-03-01T10")
+    assert (job, day) == ("realtime_refresh_job", today)
+    cursor = {**baseline_marks({}, marks, {today.isoformat()}),
+              today.isoformat(): [m.__dict__ for m in marks[today.isoformat()]]}
+    assert plan_refreshes({"marks": cursor, "hour": "2027-03-01T10"}, marks, today, "2027-03-01T10") == []

@@ -32,6 +32,7 @@ from dagster import (
 from pydantic import Field
 
 from datamove.export_specs import DEFAULT_DATASET, EXPORTS, MART_SCHEMA, ExportSpec
+from orchestration.lib.partition_events import report_by_partition
 from orchestration.lib.partitions import daily_partitions, previous_day
 from orchestration.lib.resources import BigQueryResource, PostgresResource, replica_reads
 
@@ -44,31 +45,37 @@ class ExportConfig(Config):
     source_schema: str = Field(default=MART_SCHEMA, description="warehouse schema holding the marts")
 
 
-def _metadata(results: "list[ExportResult]") -> dict[str, object]:
+def day_metadata(result: "ExportResult") -> dict[str, object]:
+    """One exported day: its rows, bytes, checksums on both sides and the BigQuery job that loaded it."""
+    return {
+        "day": result.day.isoformat(),
+        "rows": result.rows,
+        "dagster/row_count": result.rows,
+        "bytes": result.bytes,
+        "checksum_mart": str(result.mart_checksum),
+        "checksum_bigquery": str(result.bigquery_checksum),
+        # export_day raises on any difference; this records that the comparison was made and held
+        "reconciled": MetadataValue.bool(result.mart_checksum == result.bigquery_checksum),
+        "load_mode": result.load_mode,
+        "load_job_id": result.load_job_id,
+        "seconds": round(result.seconds, 3),
+    }
+
+
+def window_summary(results: "list[ExportResult]") -> dict[str, object]:
+    """The run as a whole: the table, the totals and the time spent where."""
     first = results[0]
-    metadata: dict[str, object] = {
+    return {
         "bigquery_table": first.table_id,
         "dagster/table_name": first.table_id,
-        "rows": sum(r.rows for r in results),
         "checksum_column": first.checksum_column,
-        "checksum_mart": str(sum((r.mart_checksum or 0) for r in results)),
-        "checksum_bigquery": str(sum((r.bigquery_checksum or 0) for r in results)),
-        # export_day raises on any difference; this records that the comparison was made and held
-        "reconciled": MetadataValue.bool(all(r.mart_checksum == r.bigquery_checksum for r in results)),
-        "bytes": sum(r.bytes for r in results),
-        "seconds": round(sum(r.seconds for r in results), 3),
+        "rows_total": sum(r.rows for r in results),
+        "bytes_total": sum(r.bytes for r in results),
+        "seconds_total": round(sum(r.seconds for r in results), 3),
         "mart_read_seconds": round(sum(r.read_seconds for r in results), 3),
         "bigquery_seconds": round(sum(r.bigquery_seconds for r in results), 3),
         "load_modes": ", ".join(sorted({r.load_mode for r in results})),
-        "load_job_ids": ", ".join(r.load_job_id for r in results),
     }
-    if len(results) == 1:
-        metadata["dagster/row_count"] = first.rows
-        metadata["day"] = first.day.isoformat()
-    else:  # a single-run backfill reports every day it replaced
-        metadata["days"] = MetadataValue.md("| day | rows | mart checksum | BigQuery checksum |\n|---|---|---|---|\n" + "\n".join(
-            f"| {r.day} | {r.rows} | {r.mart_checksum} | {r.bigquery_checksum} |" for r in results))
-    return metadata
 
 
 def build_export_asset(spec: ExportSpec) -> AssetsDefinition:
@@ -108,7 +115,11 @@ def build_export_asset(spec: ExportSpec) -> AssetsDefinition:
             except ExportError as error:
                 raise Failure(description=str(error), allow_retries=error.transient) from error
             day += timedelta(days=1)
-        return MaterializeResult(metadata={**_metadata(results), **reads.metadata()})  # type: ignore[dict-item]
+        metadata = report_by_partition(context, {r.day.isoformat(): day_metadata(r) for r in results},
+                                       {**window_summary(results), **reads.metadata()})
+        # the table is the same for every day: on each day's materialization, not only in the summary
+        context.add_asset_metadata({"bigquery_table": results[0].table_id, "dagster/table_name": results[0].table_id})
+        return MaterializeResult(metadata=metadata)
 
     return _export
 

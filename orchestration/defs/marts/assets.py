@@ -11,16 +11,19 @@
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
-from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue
+from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue, Output
 from dagster_dbt import DbtCliInvocation, dbt_assets
+from psycopg import sql
 
+from foundation.connections import connect
 from orchestration.lib.dbt_env import window_settings
 from orchestration.lib.dbt_project import PlatformDbtResource, marts_dbt_project
 from orchestration.lib.dbt_translator import MartsTranslator
+from orchestration.lib.partition_events import run_partition_keys
 from orchestration.lib.partitions import daily_partitions
 
 log = logging.getLogger(__name__)
@@ -86,17 +89,69 @@ def describe_failure(invocation: DbtCliInvocation) -> Failure:
 
 
 def run_dbt(context: AssetExecutionContext, dbt: PlatformDbtResource, args: list[str],
-            settings: dict[str, str] | None = None) -> Iterator[Any]:
-    """Run dbt with the warehouse's connection and ``settings`` and stream its events to Dagster."""
+            settings: dict[str, str] | None = None, *, by_day: bool = False) -> Iterator[Any]:
+    """Run dbt with the warehouse's connection and ``settings`` and stream its events to Dagster,
+    each built model with its column types and column lineage (dagster-dbt reads them from the
+    warehouse) and its row count: the table's, or with ``by_day`` each day's on that day."""
     invocation = dbt.invoke([*args, "--threads", DBT_THREADS], context=context, settings=settings)
-    yield from invocation.stream()
+    events = invocation.stream()
+    if not by_day:
+        events = events.fetch_row_counts()  # tables only: dagster-dbt does not count the rows of a view
+    for event in events.fetch_column_metadata(with_column_lineage=True):
+        if by_day and isinstance(event, Output):
+            report_day_row_counts(context, dbt.warehouse_dsn, invocation.manifest, event)
+        elif isinstance(event, Output) and "dagster/row_count" not in event.metadata:
+            event = with_view_row_count(dbt.warehouse_dsn, invocation.manifest, event)
+        yield event
     if not invocation.is_successful():
         raise describe_failure(invocation)
 
 
+def _node(manifest: Mapping[str, Any], output: Output) -> Mapping[str, Any] | None:
+    unique_id = output.metadata.get("unique_id")
+    return manifest["nodes"].get(str(unique_id.value)) if unique_id is not None else None
+
+
+def _relation(node: Mapping[str, Any]) -> str:
+    """The model's relation in the warehouse it was built in (the manifest's ``relation_name`` also names the
+    database the project was parsed against, which need not be the run's)."""
+    return sql.Identifier(node["schema"], node.get("alias") or node["name"]).as_string()
+
+
+def with_view_row_count(warehouse_dsn: str, manifest: Mapping[str, Any], output: Output) -> Output:
+    """A view's rows, counted (dagster-dbt counts tables only; the staging views are small scans of raw)."""
+    node = _node(manifest, output)
+    if not node or node.get("config", {}).get("materialized") != "view":
+        return output
+    with connect(warehouse_dsn) as conn:
+        conn.execute("SET statement_timeout = '60s'")
+        rows = int(conn.execute(f"SELECT count(*) FROM {_relation(node)}").fetchone()[0])  # type: ignore[index]  # noqa: S608
+    return output.with_metadata({**output.metadata, "dagster/row_count": MetadataValue.int(rows)})
+
+
+def day_row_counts(warehouse_dsn: str, relation: str, days: list[str]) -> dict[str, int]:
+    """Rows of each day of a daily mart (its ``day`` column), days without rows as zero."""
+    with connect(warehouse_dsn) as conn:
+        counts: dict[str, int] = dict(conn.execute(
+            f"SELECT day::text, count(*) FROM {relation} WHERE day BETWEEN %s AND %s GROUP BY 1",  # noqa: S608 - quoted identifiers
+            (days[0], days[-1])).fetchall())
+    return {day: int(counts.get(day, 0)) for day in days}
+
+
+def report_day_row_counts(context: AssetExecutionContext, warehouse_dsn: str, manifest: Mapping[str, Any],
+                          output: Output) -> None:
+    """A daily mart's materialization of each day carries that day's row count."""
+    node = _node(manifest, output)
+    if not node or node.get("config", {}).get("materialized") == "view":
+        return
+    asset_key = context.assets_def.keys_by_output_name[output.output_name]
+    days = run_partition_keys(context)
+    for day, rows in day_row_counts(warehouse_dsn, _relation(node), days).items():
+        context.add_asset_metadata({"dagster/row_count": rows}, asset_key=asset_key, partition_key=day)
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
-    project=dbt_project,
     select=DAILY_SELECTION,
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -106,12 +161,11 @@ def run_dbt(context: AssetExecutionContext, dbt: PlatformDbtResource, args: list
 def daily_marts(context: AssetExecutionContext, dbt: PlatformDbtResource) -> Iterator[Any]:
     settings = partition_window_settings(context)
     context.log.info("dbt window %s", " .. ".join(settings.values()))
-    yield from run_dbt(context, dbt, ["build"], settings)
+    yield from run_dbt(context, dbt, ["build"], settings, by_day=True)
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
-    project=dbt_project,
     exclude=DAILY_SELECTION,
     dagster_dbt_translator=translator,
     name="marts",

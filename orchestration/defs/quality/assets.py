@@ -19,6 +19,7 @@ from dagster import (
 
 from foundation.catalog import SOURCE_TABLES
 from foundation.settings import load_settings
+from orchestration.lib.partition_events import report_by_partition
 from orchestration.lib.partitions import daily_partitions
 from orchestration.lib.resources import PostgresResource, replica_reads
 from quality import policy
@@ -71,25 +72,35 @@ def scorecard(context: AssetExecutionContext, warehouse_db: PostgresResource,
     # scores are read on the replica once it has replayed the run's raw loads; written on the primary
     reads = replica_reads(warehouse_db, replica_db, context, {"statement_timeout": load_settings().reader_statement_timeout})
     per_day = {}
-    for day in days:  # every day of the run's window is scored and stored; the metadata shows the last
+    for day in days:  # every day of the run's window is scored, stored and reported on its own
         per_day[day] = compute_scorecard(warehouse_db.dsn, day, reads)
         context.log.info("scorecard %s: %s", day, overall(per_day[day]))
-    day = days[-1]
-    scores = per_day[day]
+    last = days[-1]
+    by_day = {day.isoformat(): day_metadata(scores) for day, scores in per_day.items()}
+    below_days = [day for day, metadata in by_day.items() if not metadata["targets_met"].value]
+    summary = {
+        "days_scored": len(days),
+        "days_below_target": below_days,
+        "scores_total": sum(len(v) for v in per_day.values()),
+        "trend": MetadataValue.md(trend_markdown(trend(warehouse_db.dsn, last, reads=reads))),
+        **reads.metadata(),
+    }
+    context.log.info("scorecard %s..%s: %d day(s) below target", days[0], last, len(below_days))
+    return MaterializeResult(metadata=report_by_partition(context, by_day, summary))
+
+
+def day_metadata(scores: list[Score]) -> dict[str, MetadataValue]:
+    """One day's scorecard: the five metrics over every table, what missed its target, per table."""
     totals = overall(scores)
     below = sorted({f"{s.table}.{s.metric}" for s in scores if not s.met})
-    context.log.info("scorecard %s below target: %s", day, below or "none")
-    return MaterializeResult(metadata={
+    return {
         **{metric: MetadataValue.float(value) for metric, value in totals.items()},
         "validation_error_rate": MetadataValue.float(round(1 - totals["accuracy"], 6)),
         "targets_met": MetadataValue.bool(not below),
         "below_target": MetadataValue.json(below),
         "scores": scores_table(scores),
-        "trend": MetadataValue.md(trend_markdown(trend(warehouse_db.dsn, day, reads=reads))),
-        **reads.metadata(),
-        "dagster/row_count": sum(len(v) for v in per_day.values()),
-        "days_scored": len(days),
-    })
+        "dagster/row_count": MetadataValue.int(len(scores)),
+    }
 
 
 scorecard_job = define_asset_job("quality_scorecard_job", selection=[scorecard], partitions_def=daily_partitions,

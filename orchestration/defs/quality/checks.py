@@ -11,13 +11,14 @@ and validate exactly the partition's window.
 
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
@@ -31,27 +32,23 @@ from dagster import (
 )
 
 from foundation.catalog import RAW_SCHEMA
-from foundation.settings import load_settings, mask_dsn
+from foundation.settings import mask_dsn
+from orchestration.lib.data_docs import data_docs_dir, http_link
+from orchestration.lib.partition_events import (
+    latest_materializations,
+    partition_evaluation,
+    run_partition_keys,
+)
 from orchestration.lib.partitions import daily_partitions
 from orchestration.lib.resources import PostgresResource, replica_reads
 from quality import policy
+from quality.daily import DayOutcome, split_by_day
 from quality.quarantine import quarantine_counts
 from quality.reconcile import RECONCILED_MARTS, DayReconciliation, MartNotBuiltError, reconcile
 from quality.rules import MART_SUITES, MARTS_SCHEMA, RAW_SUITES, Rule, TableSuite, mart_suite
 from quality.validation import RuleOutcome, SuiteValidation, TableNotBuiltError, source_latest, validate_suite
 
 log = logging.getLogger(__name__)
-
-
-def data_docs_dir() -> Path:
-    return load_settings().home / "data_docs"
-
-
-def check_window(context: AssetCheckExecutionContext, suite: TableSuite) -> tuple[date | None, date | None]:
-    if not suite.partitioned:
-        return None, None
-    window = context.op_execution_context.partition_time_window
-    return window.start.date(), window.end.date()
 
 
 def _result(suite: TableSuite, rule: Rule, passed: bool, metadata: dict[str, object]) -> AssetCheckResult:
@@ -84,7 +81,7 @@ def outcome_metadata(outcome: RuleOutcome, validation: SuiteValidation | None) -
         metadata["error"] = MetadataValue.text(outcome.error)
     if validation is not None:
         if validation.data_docs_url:
-            metadata["data_docs"] = MetadataValue.url(validation.data_docs_url)
+            metadata["data_docs"] = MetadataValue.url(http_link(validation.data_docs_url))
         metadata["validation_seconds"] = round(validation.seconds, 3)
     return metadata
 
@@ -92,6 +89,12 @@ def outcome_metadata(outcome: RuleOutcome, validation: SuiteValidation | None) -
 def evaluate_suite(suite: TableSuite, warehouse_dsn: str, app_dsn: str | None, start: date | None,
                    end: date | None, selected: set[str], docs: Path | None) -> Iterator[AssetCheckResult]:
     """Validate the window and yield one result per selected rule (shared by the checks and tests)."""
+    results, _ = _evaluate(suite, warehouse_dsn, app_dsn, start, end, selected, docs)
+    yield from results
+
+
+def _evaluate(suite: TableSuite, warehouse_dsn: str, app_dsn: str | None, start: date | None, end: date | None,
+              selected: set[str], docs: Path | None) -> tuple[list[AssetCheckResult], SuiteValidation | None]:
     window_text = f"[{start}, {end})" if start else "snapshot"
     latest = None
     if app_dsn and suite.schema == RAW_SCHEMA and suite.partitioned and start and end and "freshness" in selected:
@@ -104,12 +107,10 @@ def evaluate_suite(suite: TableSuite, warehouse_dsn: str, app_dsn: str | None, s
             suite, warehouse_dsn, start, end, source_latest=latest, rule_names=selected, data_docs_dir=docs)
         outcomes = validation.outcomes if validation else {}
     except TableNotBuiltError as missing:
-        validation, outcomes = None, {}
-        for rule in suite.rules:
-            if rule.name in selected:
-                yield _result(suite, rule, False, {"error": str(missing), "window": window_text})
-        return
+        return [_result(suite, rule, False, {"error": str(missing), "window": window_text})
+                for rule in suite.rules if rule.name in selected], None
     raw_rows, quarantined, by_rule = quarantine_counts(warehouse_dsn, suite, start, end)
+    results = []
     for rule in suite.rules:
         if rule.name not in selected:
             continue
@@ -121,8 +122,8 @@ def evaluate_suite(suite: TableSuite, warehouse_dsn: str, app_dsn: str | None, s
                              "target_max_share": policy.MAX_VALIDATION_ERROR_RATE,
                              "quarantine_by_rule": MetadataValue.json(by_rule)})
             if validation and validation.data_docs_url:
-                metadata["data_docs"] = MetadataValue.url(validation.data_docs_url)
-            yield _result(suite, rule, share <= policy.MAX_VALIDATION_ERROR_RATE, metadata)
+                metadata["data_docs"] = MetadataValue.url(http_link(validation.data_docs_url))
+            results.append(_result(suite, rule, share <= policy.MAX_VALIDATION_ERROR_RATE, metadata))
             continue
         outcome = outcomes[rule.name]
         metadata.update(outcome_metadata(outcome, validation))
@@ -130,7 +131,48 @@ def evaluate_suite(suite: TableSuite, warehouse_dsn: str, app_dsn: str | None, s
             metadata["quarantined_rows"] = by_rule[rule.name]
         if rule.kind == "freshness" and latest is not None:
             metadata["source_latest"] = latest.isoformat()
-        yield _result(suite, rule, outcome.success, metadata)
+        results.append(_result(suite, rule, outcome.success, metadata))
+    return results, validation
+
+
+def day_result(suite: TableSuite, rule: Rule, day: date, outcome: DayOutcome,
+               validation: SuiteValidation) -> AssetCheckResult:
+    """One rule on one day of a window validated as a whole: the day's counts, the window's Data Docs."""
+    metadata: dict[str, object] = {"day": day.isoformat(), "element_count": outcome.element_count,
+                                   "validation_window": f"[{validation.start}, {validation.end})"}
+    if outcome.unexpected_count is not None:
+        metadata["unexpected_count"] = outcome.unexpected_count
+    if outcome.unexpected_percent is not None:
+        metadata["unexpected_percent"] = outcome.unexpected_percent
+    metadata.update(outcome.observed)
+    if outcome.note:
+        metadata["note"] = outcome.note
+    if validation.data_docs_url:
+        metadata["data_docs"] = MetadataValue.url(http_link(validation.data_docs_url))
+    return _result(suite, rule, outcome.passed, metadata)
+
+
+def evaluate_suite_by_day(suite: TableSuite, warehouse_dsn: str, app_dsn: str | None, days: list[str],
+                          selected: set[str], docs: Path | None) -> Iterator[tuple[str, AssetCheckResult]]:
+    """Each day's result of each selected rule: one GX validation of the days, split per day in one pass."""
+    start, end = date.fromisoformat(days[0]), date.fromisoformat(days[-1]) + timedelta(days=1)
+    results, validation = _evaluate(suite, warehouse_dsn, app_dsn, start, end, selected, docs)
+    if len(days) == 1 or validation is None:  # one day, or nothing to split (the table is not built)
+        yield from ((day, result) for day in days for result in results)
+        return
+    split = split_by_day(validation, warehouse_dsn, [r.check_name for r in results if r.check_name], app_dsn)
+    for day, by_rule in split.items():
+        for name, outcome in by_rule.items():
+            yield day.isoformat(), day_result(suite, suite.rule(name), day, outcome, validation)
+
+
+def evaluations_by_day(context: AssetCheckExecutionContext, suite: TableSuite,
+                       results: Iterable[tuple[str, AssetCheckResult]]) -> Iterator[AssetCheckEvaluation]:
+    """Each day's result as that day's evaluation, about that day's latest materialization."""
+    key = AssetKey(list(suite.asset_key))
+    targets = latest_materializations(context.instance, key, run_partition_keys(context))
+    for day, result in results:
+        yield partition_evaluation(result, day, suite.blocking(suite.rule(result.check_name or "")), targets.get(day))
 
 
 def _specs(suite: TableSuite, partitions_def: PartitionsDefinition | None) -> list[AssetCheckSpec]:
@@ -154,10 +196,13 @@ def build_suite_checks(suite: TableSuite) -> AssetChecksDefinition:
                        compute_kind="great_expectations",
                        description=f"Great Expectations suite {suite.suite_name} (quality/rules.py)")
     def _checks(context: AssetCheckExecutionContext, warehouse_db: PostgresResource,
-                app_db: PostgresResource) -> Iterator[AssetCheckResult]:
-        start, end = check_window(context, suite)
+                app_db: PostgresResource) -> Iterator[AssetCheckResult | AssetCheckEvaluation]:
         selected = {key.name for key in context.selected_asset_check_keys}
-        yield from evaluate_suite(suite, warehouse_db.dsn, app_db.dsn, start, end, selected, data_docs_dir())
+        if suite.partitioned:
+            yield from evaluations_by_day(context, suite, evaluate_suite_by_day(
+                suite, warehouse_db.dsn, app_db.dsn, run_partition_keys(context), selected, data_docs_dir()))
+            return
+        yield from evaluate_suite(suite, warehouse_db.dsn, app_db.dsn, None, None, selected, data_docs_dir())
 
     return _checks
 
@@ -176,14 +221,18 @@ def build_generated_checks(name: str, suites: list[TableSuite], partitions_def: 
 
     @multi_asset_check(name=name, specs=specs, can_subset=True, compute_kind="great_expectations",
                        description="Every numeric column of every mart is finite (quality/rules.py finite)")
-    def _checks(context: AssetCheckExecutionContext, warehouse_db: PostgresResource) -> Iterator[AssetCheckResult]:
+    def _checks(context: AssetCheckExecutionContext, warehouse_db: PostgresResource
+                ) -> Iterator[AssetCheckResult | AssetCheckEvaluation]:
         selected: dict[AssetKey, set[str]] = {}
         for key in context.selected_asset_check_keys:
             selected.setdefault(key.asset_key, set()).add(key.name)
         for key, names in selected.items():
             suite = by_key[key]
-            start, end = check_window(context, suite)
-            yield from evaluate_suite(suite, warehouse_db.dsn, None, start, end, names, data_docs_dir())
+            if suite.partitioned:
+                yield from evaluations_by_day(context, suite, evaluate_suite_by_day(
+                    suite, warehouse_db.dsn, None, run_partition_keys(context), names, data_docs_dir()))
+            else:
+                yield from evaluate_suite(suite, warehouse_db.dsn, None, None, None, names, data_docs_dir())
 
     return _checks
 
@@ -264,19 +313,24 @@ def build_reconciliation_checks() -> AssetChecksDefinition:
     @multi_asset_check(name="marts_reconcile_to_raw", specs=specs, can_subset=True, compute_kind="postgres",
                        description="Daily marts reconciled to raw per partition (quality/reconcile.py)")
     def _reconcile(context: AssetCheckExecutionContext, warehouse_db: PostgresResource,
-                   replica_db: PostgresResource) -> Iterator[AssetCheckResult]:
+                   replica_db: PostgresResource) -> Iterator[AssetCheckEvaluation]:
         window = context.op_execution_context.partition_time_window
         reads = replica_reads(warehouse_db, replica_db, context)  # only reads: the replica, once it shows the marts
         reads.sync()
         for check_key in context.selected_asset_check_keys:
             key = check_key.asset_key
+            targets = latest_materializations(context.instance, key, run_partition_keys(context))
             try:
                 days = reconcile(reads.dsn, key.path[-1], window.start.date(), window.end.date())
             except MartNotBuiltError as missing:
-                yield AssetCheckResult(asset_key=key, check_name=RECONCILIATION_CHECK, passed=False,
-                                       description=str(missing), metadata={"error": str(missing)})
+                for partition in run_partition_keys(context):
+                    yield partition_evaluation(AssetCheckResult(
+                        asset_key=key, check_name=RECONCILIATION_CHECK, passed=False, description=str(missing),
+                        metadata={"error": str(missing)}), partition, True, targets.get(partition))
                 continue
-            yield reconciliation_result(key, days)
+            for day in days:  # each day reconciled on its own partition
+                yield partition_evaluation(reconciliation_result(key, [day]), day.day.isoformat(), True,
+                                           targets.get(day.day.isoformat()))
 
     return _reconcile
 

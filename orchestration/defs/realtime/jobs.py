@@ -8,13 +8,13 @@ from dagster import AssetKey, AssetSelection, define_asset_job
 
 from foundation.catalog import REALTIME_TABLES
 from orchestration.defs.alerts.assets import BUDGET_ALERTS_KEY
+from orchestration.lib.freshness import REALTIME_MART_NAMES
 from orchestration.lib.partitions import daily_partitions
 
 # The daily marts that read tasks, chat_messages or llm_usage for the day, and the alerts raised
 # from the budgets. The tables' staging views are selected too: they hold no data, but they are the
 # path raw -> staging -> marts along which the job orders its steps (the marts wait for the loads).
-REALTIME_MARTS = ("agent_analytics", "llm_cost_hourly", "llm_cost_breakdown", "agent_metrics_hourly",
-                  "agent_metrics_daily", "user_budget_status")
+REALTIME_MARTS = REALTIME_MART_NAMES  # orchestration/lib/freshness.py holds them to the real-time freshness
 REALTIME_STAGING = ("stg_marketplace__tasks", "stg_agentgrid__chat_messages", "stg_agentgrid__llm_usage")
 REALTIME_TAG = "platform/realtime"  # dagster.yaml: one real-time refresh at a time
 

@@ -79,6 +79,17 @@ def plan_refreshes(previous: dict[str, Any], marks: dict[str, list[Watermark]], 
     return plans
 
 
+def baseline_marks(previous: dict[str, Any], marks: dict[str, list[Watermark]], planned: set[str]
+                   ) -> dict[str, list[dict[str, Any]]]:
+    """The watermarks the next cursor starts from: the previous ones, and every day with nothing to do
+    (unchanged, or seen for the first time: the first tick refreshes today only and takes the past days
+    as loaded) as it is now. Else the next tick would find those days "moved" and re-run the daily
+    pipeline for each. A planned day is recorded only once its run is requested."""
+    kept = dict(previous.get("marks") or {})
+    kept.update({day: [m.__dict__ for m in day_marks] for day, day_marks in marks.items() if day not in planned})
+    return kept
+
+
 @sensor(
     name="realtime_sensor",
     jobs=[realtime_refresh_job, daily_pipeline_job],
@@ -102,11 +113,7 @@ def realtime_sensor(context: SensorEvaluationContext, app_db: PostgresResource) 
         return SkipReason(f"no real-time table moved since the last refresh ({hour}:00 hour)")
 
     requests, waiting, today_done = [], [], all(day != today for _, day, _ in plans)
-    kept = dict(previous.get("marks") or {})
-    # days with nothing to do (unchanged, or seen for the first time) are recorded as they are now:
-    # else the next tick would find them "moved" and re-run every day of the look-back
-    planned = {day.isoformat() for _, day, _ in plans}
-    kept.update({d: [m.__dict__ for m in ms] for d, ms in marks.items() if d not in planned})
+    kept = baseline_marks(previous, marks, {day.isoformat() for _, day, _ in plans})
     for job_name, day, why in plans:
         running = _in_flight(context, job_name, day) or (
             _in_flight(context, realtime_refresh_job.name) if job_name == realtime_refresh_job.name else None)
