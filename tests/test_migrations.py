@@ -35,16 +35,17 @@ def test_upgrade_downgrade_upgrade(scratch_dsn: str) -> None:
     upgrade(scratch_dsn)
     tables = _tables(scratch_dsn)
     for expected in ("tasks", "agents", "chat_messages", "llm_usage", "agent_actions", "code_embeddings",
-                     "issues", "pull_requests", "provisioning_requests", "ai_learning_memory"):
+                     "issues", "pull_requests", "provisioning_requests", "ai_learning_memory",
+                     "housekeeping_deletions"):
         assert expected in tables
-    assert current_revision(scratch_dsn) == "0005"
+    assert current_revision(scratch_dsn) == "0006"
     assert _unindexed_foreign_keys(scratch_dsn) == []
 
-    for revision in ("0004", "0003", "0002", "0001"):
+    for revision in ("0005", "0004", "0003", "0002", "0001"):
         downgrade(scratch_dsn, revision)
         assert current_revision(scratch_dsn) == revision
     downgrade(scratch_dsn, "base")
     assert _tables(scratch_dsn) <= {"alembic_version"}
 
     upgrade(scratch_dsn)
-    assert current_revision(scratch_dsn) == "0005"
+    assert current_revision(scratch_dsn) == "0006"

@@ -52,14 +52,12 @@ from datamove.archive.arrow_io import (
 )
 from datamove.archive.policy import (
     COLD_ZSTD_LEVEL,
-    HOT_DAYS,
     WARM_ZSTD_LEVEL,
     ArchivedTable,
     archived_table,
     month_label,
     next_month,
     parse_month,
-    tier_for,
 )
 from datamove.archive.storage import TIERS, ArchivePathError, ArchiveStore
 from datamove.faults import fault_point
@@ -229,10 +227,31 @@ def _verify(store: ArchiveStore, path: Any, spec: ArchivedTable, expected: _Writ
     return found
 
 
+# Types ADBC hands over as opaque or binary values (a uuid as 16 bytes, jsonb as its wire format) that
+# the CSV restore could not give back: they are archived as their PostgreSQL text, which COPY parses
+# back into the same value.
+_AS_TEXT_TYPES = ("uuid", "json", "jsonb", "inet", "cidr", "macaddr", "interval", "xml")
+
+
+def _select_list(conn: psycopg.Connection, table: str) -> str:
+    rows = conn.execute(
+        "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        (f"{RAW_SCHEMA}.{table}",)).fetchall()
+    parts = []
+    for name, type_name in rows:
+        ident = sql.Identifier(name).as_string(conn)
+        parts.append(f"{ident}::text AS {ident}" if type_name in _AS_TEXT_TYPES else ident)
+    return ", ".join(parts) or "*"
+
+
 def _write_month(dsn: str, store: ArchiveStore, spec: ArchivedTable, month: date, temp: Any,
                  level: int) -> tuple[pa.Schema, _Written]:
     """Stream the month's rows from PostgreSQL (ADBC, Arrow batches) into one Parquet file."""
-    query = (f"SELECT * FROM {RAW_SCHEMA}.{spec.name} WHERE {PARTITION_DATE_COLUMN} >= DATE '{month.isoformat()}' "  # noqa: S608 - catalog names and dates
+    with connect(dsn) as conn:
+        select_list = _select_list(conn, spec.name)
+    query = (f"SELECT {select_list} FROM {RAW_SCHEMA}.{spec.name} "  # noqa: S608 - catalog names and dates
+             f"WHERE {PARTITION_DATE_COLUMN} >= DATE '{month.isoformat()}' "
              f"AND {PARTITION_DATE_COLUMN} < DATE '{next_month(month).isoformat()}'")
     with adbc.connect(dsn) as reader_conn, reader_conn.cursor() as cursor:
         cursor.execute(query)
@@ -296,11 +315,11 @@ def archive_month(table: str, month: str | date, *, warehouse_dsn: str, archive_
     """
     spec = archived_table(table)
     month = parse_month(month)
-    tier = tier_for(month, today)
+    tier = spec.tier(month, today)
     if tier == "hot":
-        until = next_month(month) + timedelta(days=HOT_DAYS)
+        until = next_month(month) + timedelta(days=spec.hot_days)
         raise HotMonthError(
-            f"{table} {month_label(month)} is inside the hot window (rows of the last {HOT_DAYS} days stay in "
+            f"{table} {month_label(month)} is inside the hot window (rows of the last {spec.hot_days} days stay in "
             f"PostgreSQL); it can be archived from {until.isoformat()}")
     store = ArchiveStore(archive_url)
     started = time.perf_counter()

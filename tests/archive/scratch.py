@@ -1,7 +1,8 @@
 """A scratch warehouse with old months: the tiny simulated raw rows, copied and shifted back in time.
 
 The session ``warehouse`` fixture only covers the last 30 days (all hot). Each scratch
-database gets ``raw.tasks``, ``raw.chat_messages`` and ``raw.llm_usage`` with the same
+database gets every archived raw table (``ARCHIVED_TABLES``: tasks, chat and LLM usage, the
+telemetry streams, chat sessions) with the same
 column types, holding the original rows (hot) plus copies moved back by whole months and
 a few days (ids offset so they stay unique), so warm and cold months exist. The extra days
 put the middle of a month at the copies' end: on any "today" each shifted copy spans two
@@ -23,6 +24,7 @@ from psycopg import sql
 from datamove.archive import manifest as mf
 from datamove.archive.policy import ARCHIVED_TABLES, next_month
 from datamove.archive.storage import ArchiveStore
+from foundation.catalog import SOURCE_TABLES_BY_NAME
 from foundation.settings import Settings
 from orchestration.stack.postgres import OWNER_ROLE
 
@@ -93,7 +95,8 @@ def _copy_shifted(source: psycopg.Connection, target: psycopg.Connection, table:
         if column == "id":
             expressions.append(sql.SQL("{} + {}").format(ident, sql.Literal(months * ID_OFFSET)))
         elif column == "_partition_date":
-            expressions.append(sql.SQL("((created_at - {}::interval) AT TIME ZONE 'UTC')::date").format(back))
+            event = sql.Identifier(SOURCE_TABLES_BY_NAME[table].partition_column or "created_at")
+            expressions.append(sql.SQL("(({} - {}::interval) AT TIME ZONE 'UTC')::date").format(event, back))
         elif kind.startswith("timestamp") and column != "_extracted_at":
             expressions.append(sql.SQL("{} - {}::interval").format(ident, back))
         else:

@@ -1,4 +1,4 @@
-"""The archive as Dagster sees it: assets, skip of hot months, the raw guard, schedule and command line."""
+"""The archive as Dagster sees it (every archived table, the telemetry ones included): assets, skip of hot months, the raw guard, schedule and command line."""
 
 from __future__ import annotations
 
@@ -28,11 +28,14 @@ def _asset(key: list[str]):  # type: ignore[no-untyped-def]
 
 def test_archive_definitions_shape() -> None:
     keys = {key.to_user_string() for a in domain_defs("archive").assets for key in a.keys}  # type: ignore[union-attr]
-    assert keys == {"archive/tasks", "archive/chat_messages", "archive/llm_usage"}
+    assert keys == {f"archive/{name}" for name in ("tasks", "chat_messages", "llm_usage", "agent_actions",
+                                                   "signature_metrics", "verifier_metrics", "training_metrics",
+                                                   "chat_sessions")}
     for definition in archive_assets:
         assert definition.group_names_by_key[definition.key] == "archive"
         assert definition.partitions_def == monthly_partitions
         assert AssetKey(["raw", definition.key.path[-1]]) in definition.dependency_keys
+        assert "retention" in definition.specs_by_key[definition.key].metadata
     assert archive_monthly_schedule.cron_schedule == "0 4 1 * *"
 
 
@@ -79,7 +82,7 @@ def test_monthly_schedule_asks_for_the_month_leaving_the_hot_window_and_the_one_
     context = build_schedule_context(scheduled_execution_time=datetime(2026, 12, 1, 4, tzinfo=UTC))
     requests = list(archive_monthly_schedule(context))  # type: ignore[arg-type]
     assert [(r.partition_key, r.tags["archive/tier"]) for r in requests] == [  # type: ignore[union-attr]
-        ("2026-08-01", "warm"), ("2024-11-01", "cold")]
+        ("2026-08-01", "warm"), ("2026-05-01", "warm"), ("2024-11-01", "cold")]  # chat_sessions: 180 hot days
 
 
 def test_command_line_parses_restore_and_list(warehouse: LoadedWarehouse, capsys: pytest.CaptureFixture[str]) -> None:

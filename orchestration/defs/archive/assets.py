@@ -31,13 +31,12 @@ from pydantic import Field
 
 from datamove.archive.policy import (
     ARCHIVED_TABLES,
-    COLD_DAYS,
-    HOT_DAYS,
     ArchivedTable,
     month_label,
     newest_month_in_tier,
     parse_month,
 )
+from foundation.retention import policy_for_archived_table
 from foundation.settings import load_settings
 from foundation.settings import today as platform_today
 
@@ -91,14 +90,16 @@ def build_archive_asset(spec: ArchivedTable) -> AssetsDefinition:
         key=["archive", spec.name],
         group_name="archive",
         description=(
-            f"Months of raw.{spec.name} older than {HOT_DAYS} days, moved to Parquet (warm, zstd) and after "
-            f"{COLD_DAYS // 365} years to the cold tier (zstd 19). A month leaves PostgreSQL in the transaction "
+            f"Months of raw.{spec.name} older than {spec.hot_days} days, moved to Parquet (warm, zstd) and after "
+            f"{spec.cold_days // 365} years to the cold tier (zstd 19). A month leaves PostgreSQL in the transaction "
             "that records it in archive.manifest, after its file was verified and published."),
         partitions_def=monthly_partitions,
         deps=[AssetKey(["raw", spec.name])],
         kinds={"parquet", "postgres"},
         output_required=False,  # a month still in the hot window is skipped, not materialized
-        metadata={"source": f"warehouse.raw.{spec.name}", "checksum_column": spec.checksum_column},
+        metadata={"source": f"warehouse.raw.{spec.name}", "checksum_column": spec.checksum_column,
+                  "hot_days": spec.hot_days, "cold_days": spec.cold_days,
+                  **policy_for_archived_table(spec.name).as_metadata()},
     )
     def _archive(context: AssetExecutionContext, config: ArchiveRunConfig, warehouse_db: PostgresResource,
                  archive_storage: ArchiveStorage) -> Iterator[object]:
@@ -130,7 +131,8 @@ archive_monthly_job = define_asset_job(
     "archive_monthly_job",
     selection=AssetSelection.assets(*[["archive", name] for name in ARCHIVED_TABLES]),
     partitions_def=monthly_partitions,
-    description="Archive one month of tasks, chat_messages and llm_usage (or move it to the cold tier).",
+    description=f"Archive one month of {', '.join(ARCHIVED_TABLES)} (or move it to the cold tier), as the "
+                "retention policy says (foundation/retention.py).",
     # dagster.yaml runs one archive at a time: the warm and cold months the 1st asks for queue
     tags={"platform/archive": "monthly"},
 )
@@ -139,16 +141,23 @@ archive_monthly_job = define_asset_job(
 @schedule(job=archive_monthly_job, cron_schedule="0 4 1 * *", execution_timezone="UTC",
           name="archive_monthly_schedule", default_status=DefaultScheduleStatus.RUNNING)
 def archive_monthly_schedule(context: ScheduleEvaluationContext) -> Iterator[RunRequest | SkipReason]:
-    """On the 1st at 04:00 UTC: the month that just left the hot window, and the one that just turned cold."""
+    """On the 1st at 04:00 UTC: the months that just left a hot window (tables keep rows hot for 90 or 180 days,
+    ``foundation/retention.py``), and the one that just turned cold; a table whose month is still hot skips it."""
     today = platform_today(context.scheduled_execution_time)
     first = parse_month(monthly_partitions.start.date())
     requested = False
+    windows = sorted({(spec.hot_days, spec.cold_days) for spec in ARCHIVED_TABLES.values()})
+    seen: set[date] = set()
     for tier in ("warm", "cold"):
-        month = newest_month_in_tier(tier, today)
-        if month >= first:
+        for hot_days, cold_days in windows:
+            month = newest_month_in_tier(tier, today, hot_days, cold_days)
+            if month < first or month in seen:
+                continue
+            seen.add(month)
             requested = True
             yield RunRequest(run_key=f"archive-{tier}-{month_label(month)}", partition_key=month.isoformat(),
                              tags={"archive/tier": tier})
     if not requested:
-        yield SkipReason(f"no month before {today} is older than {HOT_DAYS} days and on or after the first "
+        shortest = min(hot for hot, _ in windows)
+        yield SkipReason(f"no month before {today} is older than {shortest} days and on or after the first "
                          f"partition {first}")
