@@ -5,7 +5,8 @@ platform (a cold interpreter needs seconds to import Dagster, pyarrow, ADBC and 
 BigQuery client), so each crash costs a fraction of a second. A child dies either at a
 named fault point (``PLATFORM_FAULT_POINTS``: it kills itself with SIGKILL there) or when
 the parent sends SIGKILL after a random delay. The areas: ``archive``, ``restore``,
-``export`` and ``extract`` (the raw load of several tables, with the platform's load policy).
+``export``, ``extract`` (the raw load of several tables, with the platform's load policy),
+``provisioning_cleanup`` and ``orphans`` (housekeeping).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from datamove.faults import FAULT_POINTS_VARIABLE, reset_fault_counts
 SURVIVED: Counter[str] = Counter()
 
 _PRELOAD = ["datamove.archive.archiver", "datamove.export", "datamove.extract", "quality.quarantine",
-            "orchestration.lib.resources", "orchestration.defs.raw.assets"]
+            "orchestration.lib.resources", "orchestration.defs.raw.assets", "agents.provisioning.cleanup",
+            "datamove.housekeeping.orphans"]
 
 
 def _extract(tables: list[str], app_dsn: str, warehouse_dsn: str, window: Any) -> None:
@@ -61,6 +63,17 @@ def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
         export_day(EXPORTS[options.pop("export")], client=client, **options)
     elif kind == "extract":
         _extract(**kwargs)
+    elif kind == "provisioning_cleanup":
+        from agents.provisioning.cleanup import clean_up_provisioning
+        from datamove.bigquery import make_client
+
+        options = dict(kwargs)
+        client = make_client(options.pop("project"), options.pop("location"), options.pop("endpoint"))
+        clean_up_provisioning(client=client, **options)
+    elif kind == "orphans":
+        from datamove.housekeeping.orphans import sweep_orphans
+
+        sweep_orphans(**kwargs)
     else:
         raise ValueError(kind)
 

@@ -42,6 +42,7 @@ from foundation.settings import now as platform_now
 log = logging.getLogger(__name__)
 
 FINAL = ("succeeded", "failed", "cancelled")
+BIGQUERY_DEADLINE_SECONDS = 120.0  # per call, retries included: then the run stops and the next one carries on
 CHECKPOINT_TABLES = ("checkpoint_writes", "checkpoint_blobs", "checkpoints")
 
 
@@ -120,19 +121,20 @@ def _dataset_ids(client: bigquery.Client, conn: psycopg.Connection, request_id: 
     return sorted(ids)
 
 
-def _delete_dataset(client: bigquery.Client, dataset: str) -> bool:
+def _delete_dataset(client: bigquery.Client, dataset: str, deadline: float) -> bool:
     """True when it was deleted now, False when it was already gone."""
     try:
-        client.delete_dataset(dataset, delete_contents=True, not_found_ok=False)
+        client.delete_dataset(dataset, delete_contents=True, not_found_ok=False,
+                              retry=bigquery.DEFAULT_RETRY.with_deadline(deadline), timeout=deadline)
     except google_exceptions.NotFound:
         return False
     return True
 
 
 def _delete_and_complete(app_dsn: str, client: bigquery.Client, intent_id: int, dataset: str,
-                         report: CleanupReport) -> None:
+                         report: CleanupReport, deadline: float) -> None:
     try:
-        deleted = _delete_dataset(client, dataset)
+        deleted = _delete_dataset(client, dataset, deadline)
     except (google_exceptions.GoogleAPIError, OSError) as error:
         raise CleanupError(f"deleting BigQuery dataset {dataset} failed: {type(error).__name__}: "
                            f"{str(error)[:300]}; its intent stays open for the next run") from error
@@ -143,25 +145,29 @@ def _delete_and_complete(app_dsn: str, client: bigquery.Client, intent_id: int, 
     (report.datasets if deleted else report.already_gone).append(dataset)
 
 
-def _finish_open_intents(app_dsn: str, client: bigquery.Client, now: datetime, report: CleanupReport) -> None:
+def _finish_open_intents(app_dsn: str, client: bigquery.Client, now: datetime, report: CleanupReport,
+                         deadline: float) -> None:
     with psycopg.connect(app_dsn) as conn:
         intents = ledger.open_intents(conn, "bigquery_dataset")
     for intent in intents:
         with psycopg.connect(app_dsn) as conn:
             due, _, in_use = _is_due(conn, intent.request_id, now) if intent.request_id else (True, "", False)
-            if not due and _dataset_exists(client, intent.target):
+            if not due and _dataset_exists(client, intent.target, deadline):
                 ledger.cancel(conn, intent.id, "in use" if in_use else "no longer due")
                 report.cancelled_intents.append(intent.id)
                 continue
         report.resumed_intents += 1
-        _delete_and_complete(app_dsn, client, intent.id, intent.target, report)
+        _delete_and_complete(app_dsn, client, intent.id, intent.target, report, deadline)
 
 
-def _dataset_exists(client: bigquery.Client, dataset: str) -> bool:
+def _dataset_exists(client: bigquery.Client, dataset: str, deadline: float) -> bool:
     try:
-        client.get_dataset(dataset)
+        client.get_dataset(dataset, retry=bigquery.DEFAULT_RETRY.with_deadline(deadline), timeout=deadline)
     except google_exceptions.NotFound:
         return False
+    except (google_exceptions.GoogleAPIError, OSError) as error:
+        raise CleanupError(f"reading BigQuery dataset {dataset} failed: {type(error).__name__}: "
+                           f"{str(error)[:300]}; its intent stays open for the next run") from error
     return True
 
 
@@ -176,7 +182,8 @@ def _delete_capi_agent(name: str) -> None:
 
 
 def remove_demo(app_dsn: str, client: bigquery.Client, request_id: int, *, now: datetime | None = None,
-                report: CleanupReport | None = None) -> CleanupReport:
+                report: CleanupReport | None = None,
+                bigquery_deadline: float = BIGQUERY_DEADLINE_SECONDS) -> CleanupReport:
     """Remove one request's demo if the policy says so (idempotent; see the module's steps)."""
     now = now or platform_now()
     report = report if report is not None else CleanupReport()
@@ -194,7 +201,7 @@ def remove_demo(app_dsn: str, client: bigquery.Client, request_id: int, *, now: 
                    for ds in _dataset_ids(client, conn, request_id) if ds not in done]
     fault_point("housekeeping.intent_recorded")
     for intent_id, dataset in intents:
-        _delete_and_complete(app_dsn, client, intent_id, dataset, report)
+        _delete_and_complete(app_dsn, client, intent_id, dataset, report, bigquery_deadline)
     with psycopg.connect(app_dsn) as conn:
         due, reason, _ = _is_due(conn, request_id, now)
         agent = conn.execute("SELECT id, capi_agent_name FROM data_agents WHERE request_id = %s",
@@ -253,7 +260,8 @@ def prune_checkpoints(app_dsn: str, *, now: datetime | None = None,
 
 
 def clean_up_provisioning(app_dsn: str, client: bigquery.Client, *, now: datetime | None = None,
-                          request_ids: list[int] | None = None) -> CleanupReport:
+                          request_ids: list[int] | None = None,
+                          bigquery_deadline: float = BIGQUERY_DEADLINE_SECONDS) -> CleanupReport:
     """The whole clean-up: open intents, then every due demo (or only ``request_ids``), then checkpoints.
 
     Raises ``CleanupError`` (with ``report`` attached) when BigQuery fails; what was done is recorded.
@@ -261,10 +269,10 @@ def clean_up_provisioning(app_dsn: str, client: bigquery.Client, *, now: datetim
     now = now or platform_now()
     report = CleanupReport()
     try:
-        _finish_open_intents(app_dsn, client, now, report)
+        _finish_open_intents(app_dsn, client, now, report, bigquery_deadline)
         due = due_requests(app_dsn, now)
         for request_id in due if request_ids is None else [r for r in due if r in set(request_ids)]:
-            remove_demo(app_dsn, client, request_id, now=now, report=report)
+            remove_demo(app_dsn, client, request_id, now=now, report=report, bigquery_deadline=bigquery_deadline)
     except CleanupError as error:
         report.errors.append(str(error))
         error.report = report  # type: ignore[attr-defined]

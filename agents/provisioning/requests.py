@@ -165,3 +165,16 @@ def request_result(dsn: str, request_id: int) -> dict[str, Any]:
     if row is None:
         raise LookupError(f"provisioning request {request_id} does not exist")
     return dict(row)
+
+
+def set_in_use(dsn: str, request_id: int, in_use: bool = True) -> dict[str, Any]:
+    """Flag (or release) a demo as in use: the retention clean-up never deletes a flagged demo."""
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        row = conn.execute(
+            "UPDATE provisioning_requests SET in_use = %s, updated_at = now() WHERE id = %s "
+            "RETURNING id, status, in_use, demo_removed_at, finished_at",
+            (in_use, request_id),
+        ).fetchone()
+    if row is None:
+        raise LookupError(f"provisioning request {request_id} does not exist")
+    return dict(row)

@@ -3,7 +3,8 @@
 Wired into ``orchestration/cli/main.py`` with ``add_commands(subparsers)``. ``--now`` waits for its
 run: the daemon's sensor launches it (the running daemon, else one started for the command and
 stopped by pid); ``platform provision-cancel ID`` sets
-the cancel flag the graph honours between nodes.
+the cancel flag the graph honours between nodes; ``platform provision-in-use ID [--release]`` flags a
+demo the retention clean-up must keep.
 """
 
 from __future__ import annotations
@@ -77,6 +78,27 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_in_use(args: argparse.Namespace) -> int:
+    from agents.provisioning.requests import set_in_use
+    from foundation.retention import POLICY
+
+    try:
+        row = set_in_use(_app_dsn(), args.request_id, not args.release)
+    except LookupError as error:
+        sys.stderr.write(f"{error}\n")
+        return 1
+    if row["demo_removed_at"] is not None:
+        sys.stdout.write(f"request {args.request_id}: its demo was already removed on "
+                         f"{row['demo_removed_at']:%Y-%m-%d %H:%M} UTC; the flag changes nothing\n")
+    elif args.release:
+        sys.stdout.write(f"request {args.request_id} released: the clean-up removes its demo once the retention "
+                         f"policy says so ({POLICY['succeeded_demos'].describe()})\n")
+    else:
+        sys.stdout.write(f"request {args.request_id} flagged in use: the clean-up keeps its demo until "
+                         f"`platform provision-in-use {args.request_id} --release`\n")
+    return 0
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `provision` and `provision-cancel` to the platform command line."""
     provision = subparsers.add_parser("provision", help="request a customer demo for a website")
@@ -92,3 +114,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     cancel = subparsers.add_parser("provision-cancel", help="cancel a provisioning request between steps")
     cancel.add_argument("request_id", type=int)
     cancel.set_defaults(func=_cmd_cancel)
+
+    in_use = subparsers.add_parser("provision-in-use",
+                                   help="flag a demo as in use, so the retention clean-up keeps it")
+    in_use.add_argument("request_id", type=int)
+    in_use.add_argument("--release", action="store_true", help="clear the flag (the retention policy applies again)")
+    in_use.set_defaults(func=_cmd_in_use)
