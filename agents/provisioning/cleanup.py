@@ -23,6 +23,7 @@ open), so the next run carries on; nothing the policy keeps is ever touched.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -175,10 +176,8 @@ def _delete_capi_agent(name: str) -> None:
     """The Conversational Analytics agent, when that API is enabled (its client is optional)."""
     from google.cloud import geminidataanalytics  # type: ignore[attr-defined]
 
-    try:
+    with suppress(google_exceptions.NotFound):  # already gone counts as deleted
         geminidataanalytics.DataAgentServiceClient().delete_data_agent(name=name)
-    except google_exceptions.NotFound:
-        pass
 
 
 def remove_demo(app_dsn: str, client: bigquery.Client, request_id: int, *, now: datetime | None = None,

@@ -66,7 +66,7 @@ class OrphanReport:
 
 def _orphan_query(select: str) -> str:
     cases = " OR ".join(f"(e.kind = '{kind}' AND NOT {exists})" for kind, exists in EMBEDDING_SOURCES.items())
-    return (f"WITH e AS (SELECT id, split_part(source_path, '/', 1) AS kind, "
+    return (f"WITH e AS (SELECT id, split_part(source_path, '/', 1) AS kind, "  # noqa: S608 - constants
             f"CASE WHEN source_path ~ '^[a-z_]+/[0-9]+$' THEN split_part(source_path, '/', 2)::bigint END AS source_id "
             f"FROM code_embeddings WHERE source_path ~ '^({'|'.join(EMBEDDING_SOURCES)})/[0-9]+$') "
             f"{select} FROM e WHERE {cases}")
@@ -75,7 +75,7 @@ def _orphan_query(select: str) -> str:
 def orphan_embeddings(app_dsn: str) -> dict[str, int]:
     """How many orphans of each source kind there are now (nothing deleted)."""
     with psycopg.connect(app_dsn) as conn:
-        rows = conn.execute(_orphan_query("SELECT e.kind, count(*)") + " GROUP BY e.kind").fetchall()
+        rows = conn.execute(_orphan_query("SELECT e.kind, count(*)") + " GROUP BY e.kind").fetchall()  # noqa: S608 - constants
     return {kind: int(n) for kind, n in rows}
 
 
@@ -86,7 +86,7 @@ def remove_orphan_embeddings(app_dsn: str, *, now: datetime | None = None,
     rule = POLICY["orphan_embeddings"]
     with psycopg.connect(app_dsn) as conn:
         rows = conn.execute(
-            "WITH gone AS (DELETE FROM code_embeddings WHERE id IN (" + _orphan_query("SELECT e.id") + ") "
+            "WITH gone AS (DELETE FROM code_embeddings WHERE id IN (" + _orphan_query("SELECT e.id") + ") "  # noqa: S608
             "RETURNING split_part(source_path, '/', 1) AS kind) SELECT kind, count(*) FROM gone GROUP BY kind"
         ).fetchall()
         for kind, n in rows:

@@ -3,6 +3,8 @@
 
 # No `from __future__ import annotations`: Dagster inspects the context annotations at runtime.
 
+from typing import Any
+
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
 from foundation.retention import POLICY
@@ -15,16 +17,16 @@ _CLEANUP_RULES = ("failed_demos", "succeeded_demos", "checkpoints")
 _ORPHAN_RULES = ("orphan_embeddings", "generated_files")
 
 
-def _rules_metadata(names: tuple[str, ...]) -> dict[str, object]:
+def _rules_metadata(names: tuple[str, ...]) -> dict[str, Any]:
     return {"retention": MetadataValue.md("\n".join(f"- `{n}`: {POLICY[n].describe()}" for n in names)),
             **{f"retention_{n}_days": POLICY[n].keep_days for n in names}}
 
 
-def _cleanup_metadata(report: object) -> dict[str, object]:
-    counts = report.counts()  # type: ignore[attr-defined]
+def _cleanup_metadata(report: Any) -> dict[str, Any]:
+    counts = report.counts()
     return {**counts, "dagster/row_count": counts["bigquery_datasets"] + counts["data_agents"]
             + counts["checkpoint_threads"],
-            "removed": MetadataValue.json(report.as_json()),  # type: ignore[attr-defined]
+            "removed": MetadataValue.json(report.as_json()),
             **_rules_metadata(_CLEANUP_RULES)}
 
 
@@ -49,9 +51,9 @@ def provisioning_cleanup(context: AssetExecutionContext, app_db: PostgresResourc
     except CleanupError as error:
         partial = getattr(error, "report", None)
         raise Failure(description=str(error),
-                      metadata=_cleanup_metadata(partial) if partial is not None else {}) from error  # type: ignore[arg-type]
+                      metadata=_cleanup_metadata(partial) if partial is not None else {}) from error
     context.log.info(f"provisioning clean-up: {report.counts()}")
-    return MaterializeResult(metadata=_cleanup_metadata(report))  # type: ignore[arg-type]
+    return MaterializeResult(metadata=_cleanup_metadata(report))
 
 
 @asset(

@@ -6,6 +6,7 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
+    ScheduleEvaluationContext,
     SensorEvaluationContext,
     SkipReason,
     define_asset_job,
@@ -35,7 +36,7 @@ provisioning_cleanup_job = define_asset_job(
 
 @schedule(job=housekeeping_job, cron_schedule="30 5 * * *", execution_timezone="UTC",
           name="housekeeping_daily_schedule", default_status=DefaultScheduleStatus.RUNNING)
-def housekeeping_daily_schedule(context) -> RunRequest:  # type: ignore[no-untyped-def]
+def housekeeping_daily_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     """Every day at 05:30 UTC, after the night's pipeline, exports and archive have run."""
     return RunRequest(run_key=f"housekeeping-{context.scheduled_execution_time:%Y-%m-%d}")
 
