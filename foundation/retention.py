@@ -45,7 +45,7 @@ COLD_DAYS = 730  # two years
 POLICIES: tuple[Retention, ...] = (
     Retention("raw_facts", "raw fact tables in PostgreSQL (tasks, chat_messages, llm_usage, agent_actions, "
               "signature_metrics, verifier_metrics, training_metrics)", RAW_HOT_DAYS, "archive to warm Parquet",
-              "move to cold Parquet", COLD_DAYS, "archive/* (archive_monthly_job)"),
+              "move to cold Parquet", COLD_DAYS, "archive/<table> (archive_monthly_job)"),
     Retention("chat_sessions", "raw.chat_sessions (sessions stay open for weeks and are joined by later messages)",
               180, "archive to warm Parquet", "move to cold Parquet", COLD_DAYS, "archive/chat_sessions"),
     Retention("succeeded_demos", "BigQuery dataset and data agent of a succeeded provisioning request "

@@ -27,6 +27,7 @@ from orchestration.stack.control import stack_up
 log = logging.getLogger(__name__)
 
 PROVISIONING_SENSOR = "provisioning_requests_sensor"
+CLEANUP_SENSOR = "failed_provisioning_cleanup_sensor"
 RUN_TIMEOUT_SECONDS = 4 * 3600.0
 
 
@@ -65,7 +66,7 @@ class DemoSummary:
     lines: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
-    def add_run(self, label: str, result: RunOutcome) -> None:
+    def add_run(self, label: str, result: RunOutcome, expect_failure: bool = False) -> None:
         materializations = result.materializations
         rows_by_partition: dict[tuple[object, str | None], int] = {}
         for event in materializations:  # each day carries its own rows
@@ -87,11 +88,15 @@ class DemoSummary:
         self.lines.append(f"  {label:<28} {len(materializations):>5} materializations  {rows:>10,} rows  "
                           f"{passed:,}/{len(checks):,} checks passed  (run {result.run_id[:8]})"
                           + (f"  reads: {', '.join(served)}" if served else ""))
-        if not result.success:
+        if expect_failure:
+            self.lines[-1] += "  failed, as planned" if not result.success else ""
+            if result.success:
+                self.failures.append(f"{label} (run {result.run_id[:8]}) succeeded but was meant to fail")
+        elif not result.success:
             self.failures.append(f"{label} (run {result.run_id[:8]})")
 
 
-DEMO_PARTS = ("ml", "exports", "archive", "provisioning")
+DEMO_PARTS = ("ml", "exports", "archive", "provisioning", "housekeeping")
 
 
 def run_demo(*, scale: str, days: int, seed: int, skip: frozenset[str] = frozenset(),
@@ -117,14 +122,24 @@ def run_demo(*, scale: str, days: int, seed: int, skip: frozenset[str] = frozens
     summary = DemoSummary()
     # Every run is submitted for the code location of workspace.yaml and started by the daemon, as the
     # UI and the schedules start theirs: it shows under its job, on the timeline, and can be re-executed.
+    from datamove.housekeeping.ledger import last_id
+
+    ledger_start = last_id(settings.app_dsn)
     with DagsterInstance.get() as instance, code_location(instance) as workspace, \
-            serving_daemon(instance, workspace, {PROVISIONING_SENSOR}, settings.home / "daemon.log"):
+            serving_daemon(instance, workspace, {PROVISIONING_SENSOR, CLEANUP_SENSOR}, settings.home / "daemon.log"):
         for label, job_name, job_window, partition_key in demo_steps(
                 unarchived_window(window, settings.warehouse_dsn), today=window[1], skip=skip):
             summary.add_run(label, run_job(instance, workspace, job_name, job_window, partition_key))
         if "provisioning" not in skip:
             provision_one_demo(instance, settings.app_dsn, summary)
+        if "housekeeping" not in skip:
+            failed = None if "provisioning" in skip else provision_one_failing_demo(instance, settings.app_dsn, summary)
+            summary.add_run("housekeeping", run_job(instance, workspace, "housekeeping_job"))
+            if failed is not None:
+                _check_failed_demo_removed(failed, summary)
     _print_summary(summary, report.total_rows, window, time.perf_counter() - started, settings.home)
+    if "housekeeping" not in skip:
+        _print_housekeeping(settings.app_dsn, ledger_start)
     _print_at_risk(settings.warehouse_dsn)
     return 0 if not summary.failures else 1
 
@@ -209,6 +224,88 @@ def provision_one_demo(instance: DagsterInstance, app_dsn: str, summary: DemoSum
     finished = wait_for_outcome(instance, launched.run_id, timeout=RUN_TIMEOUT_SECONDS)
     summary.add_run(f"provisioned demo {request_id}", run_outcome(instance, finished))
 
+
+def provision_one_failing_demo(instance: DagsterInstance, app_dsn: str, summary: DemoSummary) -> str | None:
+    """A provisioning request that fails after its BigQuery dataset exists, as one does when a table of the
+    same name was left in the dataset with another schema: the failed request's dataset must not stay
+    behind. The clean-up sensor launches ``provisioning_cleanup_job`` for it; returns the dataset's id."""
+    from google.cloud import bigquery
+
+    from agents.provisioning.infrastructure import dataset_name
+    from agents.provisioning.requests import insert_request
+    from agents.templates import get_template
+    from foundation.settings import now as platform_now
+    from orchestration.cli.launch import await_sensor_run, wait_for_outcome
+    from orchestration.cli.provisioning import refusal
+    from orchestration.defs.provisioning.sensors import REQUEST_TAG
+    from orchestration.lib.resources import BigQueryResource
+
+    client = BigQueryResource.from_settings().get_client()
+    request_id = insert_request(app_dsn, FAILING_CUSTOMER_URL, "make-demo", manual_input=FAILING_CUSTOMER,
+                                now=platform_now())
+    dataset = f"{client.project}.{dataset_name(request_id)}"
+    client.create_dataset(bigquery.Dataset(dataset), exists_ok=True)
+    for table in get_template(FAILING_DOMAIN).design.tables:  # a conflicting table of each name
+        client.create_table(bigquery.Table(f"{dataset}.{table.name}", schema=[
+            bigquery.SchemaField("left_over", "STRING")]), exists_ok=True)
+
+    launched = await_sensor_run(instance, {REQUEST_TAG: str(request_id)}, lambda: refusal(app_dsn, request_id))
+    if isinstance(launched, str):  # refused (a demo re-run within the duplicate window): failed all the same
+        summary.lines.append(f"  failing demo {request_id}: refused by the sensor ({launched[:120]})")
+    else:
+        finished = wait_for_outcome(instance, launched.run_id, timeout=RUN_TIMEOUT_SECONDS)
+        summary.add_run(f"failing demo {request_id}", run_outcome(instance, finished), expect_failure=True)
+    cleanup = await_sensor_run(instance, {"platform/failed_request": str(request_id)}, lambda: None)
+    if isinstance(cleanup, str):
+        summary.failures.append(f"no clean-up run after failed request {request_id}: {cleanup[:300]}")
+        return dataset
+    summary.add_run(f"clean-up after request {request_id}",
+                    run_outcome(instance, wait_for_outcome(instance, cleanup.run_id, timeout=RUN_TIMEOUT_SECONDS)))
+    return dataset
+
+
+def _check_failed_demo_removed(dataset: str, summary: DemoSummary) -> None:
+    from google.api_core.exceptions import NotFound
+
+    from orchestration.lib.resources import BigQueryResource
+
+    try:
+        BigQueryResource.from_settings().get_client().get_dataset(dataset)
+    except NotFound:
+        summary.lines.append(f"  failed request's dataset {dataset}: removed")
+        return
+    summary.failures.append(f"the failed request's dataset {dataset} is still there")
+
+
+def _print_housekeeping(app_dsn: str, since_id: int) -> None:
+    """What each clean-up removed during the demo, from housekeeping_deletions (what, when, why)."""
+    from datamove.housekeeping.ledger import deletions
+
+    done = [d for d in deletions(app_dsn, since_id=since_id) if d.state == "done"]
+    print("  housekeeping removed (table housekeeping_deletions; rules: foundation/retention.py):")
+    if not done:
+        print("    nothing was due")
+    labels = {"bigquery_dataset": "BigQuery datasets", "data_agent": "data agents",
+              "checkpoints": "checkpoint threads", "embeddings": "orphan embeddings",
+              "generated_files": "generated file folders"}
+    for kind, label in labels.items():
+        rows = [d for d in done if d.kind == kind]
+        if not rows:
+            print(f"    {label}: 0")
+            continue
+        items = sum(d.items for d in rows) if kind == "embeddings" else len(rows)
+        targets = ", ".join(d.target for d in rows[:4]) + (" …" if len(rows) > 4 else "")
+        print(f"    {label}: {items} ({targets}; why: {rows[-1].reason})")
+
+
+FAILING_CUSTOMER_URL = "https://www.leftover-tables.example/"
+FAILING_DOMAIN = "ecommerce"
+FAILING_CUSTOMER = {
+    "business_name": "Leftover Tables Ltd",
+    "domain": FAILING_DOMAIN,
+    "products": ["chairs", "tables"],
+    "description": "A furniture shop whose demo dataset holds tables of an older schema.",
+}
 
 DEMO_CUSTOMER_URL = "https://www.northwind-outfitters.example/"
 DEMO_CUSTOMER = {

@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=settings.seed)
     demo.add_argument("--defect-rate", type=float, default=None,
                       help="rate per defect kind in the simulated data (default 0.001; 0: clean data)")
-    demo.add_argument("--skip", default="", help="comma-separated parts to leave out: ml, exports, archive, "
+    demo.add_argument("--skip", default="", help="comma-separated parts to leave out: ml, exports, archive, housekeeping, "
                       "provisioning (the daily pipeline always runs)")
     demo.set_defaults(func=_cmd_demo)
 
