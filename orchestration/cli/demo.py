@@ -134,12 +134,13 @@ def run_demo(*, scale: str, days: int, seed: int, skip: frozenset[str] = frozens
             provision_one_demo(instance, settings.app_dsn, summary)
         if "housekeeping" not in skip:
             failed = None if "provisioning" in skip else provision_one_failing_demo(instance, settings.app_dsn, summary)
-            summary.add_run("housekeeping", run_job(instance, workspace, "housekeeping_job"))
+            housekeeping = run_job(instance, workspace, "housekeeping_job")
+            summary.add_run("housekeeping", housekeeping)
+            summary.lines.extend(housekeeping_asset_lines(housekeeping))
             if failed is not None:
                 _check_failed_demo_removed(failed, summary)
+            summary.lines.extend(housekeeping_lines(settings.app_dsn, ledger_start))
     _print_summary(summary, report.total_rows, window, time.perf_counter() - started, settings.home)
-    if "housekeeping" not in skip:
-        _print_housekeeping(settings.app_dsn, ledger_start)
     _print_at_risk(settings.warehouse_dsn)
     return 0 if not summary.failures else 1
 
@@ -259,8 +260,9 @@ def provision_one_failing_demo(instance: DagsterInstance, app_dsn: str, summary:
     if isinstance(cleanup, str):
         summary.failures.append(f"no clean-up run after failed request {request_id}: {cleanup[:300]}")
         return dataset
-    summary.add_run(f"clean-up after request {request_id}",
-                    run_outcome(instance, wait_for_outcome(instance, cleanup.run_id, timeout=RUN_TIMEOUT_SECONDS)))
+    cleaned = run_outcome(instance, wait_for_outcome(instance, cleanup.run_id, timeout=RUN_TIMEOUT_SECONDS))
+    summary.add_run(f"clean-up after request {request_id}", cleaned)
+    summary.lines.extend(housekeeping_asset_lines(cleaned))
     return dataset
 
 
@@ -277,25 +279,41 @@ def _check_failed_demo_removed(dataset: str, summary: DemoSummary) -> None:
     summary.failures.append(f"the failed request's dataset {dataset} is still there")
 
 
-def _print_housekeeping(app_dsn: str, since_id: int) -> None:
+HOUSEKEEPING_COUNTS = ("bigquery_datasets", "datasets_already_gone", "data_agents", "checkpoint_threads",
+                       "kept_in_use", "orphan_embeddings", "generated_files")
+
+
+def housekeeping_asset_lines(result: RunOutcome) -> list[str]:
+    """Each housekeeping asset with the counts its metadata carries (as its page in the UI shows them)."""
+    lines = []
+    for event in result.materializations:
+        counts = [f"{name} {event.metadata[name].value}" for name in HOUSEKEEPING_COUNTS if name in event.metadata]
+        kinds = event.metadata.get("kinds")
+        lines.append(f"    {event.asset_key.to_user_string():<36} " + ", ".join(counts)
+                     + (f"; kinds {kinds.value}" if kinds is not None else ""))
+    return lines
+
+
+def housekeeping_lines(app_dsn: str, since_id: int) -> list[str]:
     """What each clean-up removed during the demo, from housekeeping_deletions (what, when, why)."""
     from datamove.housekeeping.ledger import deletions
 
     done = [d for d in deletions(app_dsn, since_id=since_id) if d.state == "done"]
-    print("  housekeeping removed (table housekeeping_deletions; rules: foundation/retention.py):")
+    lines = ["  housekeeping removed (table housekeeping_deletions; rules: foundation/retention.py):"]
     if not done:
-        print("    nothing was due")
+        lines.append("    nothing was due")
     labels = {"bigquery_dataset": "BigQuery datasets", "data_agent": "data agents",
               "checkpoints": "checkpoint threads", "embeddings": "orphan embeddings",
               "generated_files": "generated file folders"}
     for kind, label in labels.items():
         rows = [d for d in done if d.kind == kind]
         if not rows:
-            print(f"    {label}: 0")
+            lines.append(f"    {label}: 0")
             continue
         items = sum(d.items for d in rows) if kind == "embeddings" else len(rows)
         targets = ", ".join(d.target for d in rows[:4]) + (" …" if len(rows) > 4 else "")
-        print(f"    {label}: {items} ({targets}; why: {rows[-1].reason})")
+        lines.append(f"    {label}: {items} ({targets}; why: {rows[-1].reason})")
+    return lines
 
 
 FAILING_CUSTOMER_URL = "https://www.leftover-tables.example/"

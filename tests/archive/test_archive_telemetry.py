@@ -14,6 +14,7 @@ from datamove.archive.query import archive_query
 from foundation.catalog import SOURCE_TABLES_BY_NAME
 from tests.archive.conftest import WARM_SHIFTS
 from tests.archive.scratch import ScratchWarehouse, counted_rows, files_under, raw_rows
+from tests.crash import SURVIVED, CrashRunner
 
 pytestmark = [pytest.mark.usefixtures("scratch"), pytest.mark.calendar]
 
@@ -74,3 +75,24 @@ def test_chat_sessions_stay_hot_for_180_days(scratch: ScratchWarehouse, archive_
     assert ARCHIVED_TABLES["tasks"].tier(month) == "warm"
     with pytest.raises(HotMonthError, match="180 days"):
         archive_month("chat_sessions", month, warehouse_dsn=scratch.dsn, archive_url=archive_url)
+
+
+@pytest.mark.parametrize("point", ["archive.published", "archive.committed", "restore.before_commit"])
+def test_sigkill_while_archiving_a_telemetry_month(scratch: ScratchWarehouse, archive_url: str,
+                                                   crash_runner: CrashRunner, point: str) -> None:
+    table, month = "agent_actions", scratch.months("agent_actions", WARM_SHIFTS[1])[-1]
+    source = counted_rows(scratch.dsn, archive_url, table, month)
+    original = _fingerprint(scratch.dsn, table, month)
+    args = {"table": table, "month": month, "warehouse_dsn": scratch.dsn, "archive_url": archive_url}
+    kind = "restore" if point.startswith("restore") else "archive"
+    if kind == "restore":
+        archive_month(**args)
+
+    assert crash_runner.crash_at(kind, point, **args), point
+
+    assert counted_rows(scratch.dsn, archive_url, table, month) == source  # every row counted exactly once
+    (restore_month if kind == "restore" else archive_month)(**args)
+    if kind == "archive":
+        restore_month(**args)
+    assert _fingerprint(scratch.dsn, table, month) == original
+    SURVIVED["archive"] += 1
