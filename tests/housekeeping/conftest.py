@@ -155,9 +155,10 @@ class Demos:
 
 
 @pytest.fixture(scope="module")
-def hk_app(simulations: Simulations) -> str:
-    """A copy of a small simulated app database (migrated: housekeeping_deletions, in_use)."""
-    return simulations.copy(CLEAN_3_DAYS, "housekeeping_app").app_dsn
+def hk_app(simulations: Simulations, request: pytest.FixtureRequest) -> str:
+    """A copy of a small simulated app database (migrated: housekeeping_deletions, in_use), one per module
+    under its own name (the checkpointer sets its tables up once per DSN and process)."""
+    return simulations.copy(CLEAN_3_DAYS, f"hk_{request.module.__name__.rsplit('.', 1)[-1]}").app_dsn
 
 
 @pytest.fixture()
