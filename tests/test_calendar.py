@@ -12,6 +12,7 @@ from dagster import build_schedule_context
 
 from datamove.archive.policy import HOT_DAYS, newest_month_in_tier, next_month, tier_for
 from foundation.connections import pin_clock
+from foundation.retention import POLICY
 from foundation.settings import (
     HISTORY_BEYOND_DAYS,
     TODAY_VARIABLE,
@@ -200,19 +201,21 @@ def test_the_archive_schedule_asks_for_the_months_that_left_their_tier(
 
     schedule = defs.resolve_schedule_def("archive_monthly_schedule")
     repository = defs.get_repository_def()
-    expected = {tier: _newest_whole_month_older_than(day, days) for tier, days in (("warm", HOT_DAYS), ("cold", 730))}
+    # each hot window of the retention policy (90 days; chat_sessions 180) asks for its own month
+    windows = (("warm", HOT_DAYS), ("warm", POLICY["chat_sessions"].keep_days), ("cold", 730))
+    expected = {(tier, f"{days}d"): _newest_whole_month_older_than(day, days) for tier, days in windows}
     first = date.fromisoformat(defs.resolve_job_def("archive_monthly_job").partitions_def
                                .get_first_partition_key())  # type: ignore[union-attr]
-    expected = {tier: month for tier, month in expected.items() if month >= first}
+    expected = {key: month for key, month in expected.items() if month >= first}
 
-    def requested(at: datetime) -> dict[str, tuple[str | None, str | None]]:
+    def requested(at: datetime) -> dict[tuple[str, str], tuple[str | None, str | None]]:
         context = build_schedule_context(scheduled_execution_time=at, repository_def=repository)
-        return {r.tags["archive/tier"]: (r.partition_key, r.run_key)
+        return {(r.tags["archive/tier"], r.tags["archive/window"]): (r.partition_key, r.run_key)
                 for r in schedule.evaluate_tick(context).run_requests or []}
 
     monkeypatch.delenv(TODAY_VARIABLE)  # the tick decides
     by_tick = requested(datetime.combine(day, time(4), tzinfo=UTC))
-    assert by_tick == {tier: (month.isoformat(), f"archive-{tier}-{month:%Y-%m}") for tier, month in expected.items()}
+    assert by_tick == {key: (month.isoformat(), f"archive-{key[0]}-{month:%Y-%m}") for key, month in expected.items()}
     pinned(day.isoformat())
     assert requested(datetime(2031, 7, 1, 4, tzinfo=UTC)) == by_tick
 
@@ -312,8 +315,9 @@ def test_the_archive_schedule_and_the_demo_pick_the_same_months(day: date, pinne
     schedule = defs.resolve_schedule_def("archive_monthly_schedule")
     context = build_schedule_context(scheduled_execution_time=datetime(2031, 7, 1, 4, tzinfo=UTC),
                                      repository_def=defs.get_repository_def())
-    requested = {r.tags["archive/tier"]: r.partition_key for r in schedule.evaluate_tick(context).run_requests or []}
-    assert requested["warm"] == months[-1]
+    requested = {(r.tags["archive/tier"], r.tags["archive/window"]): r.partition_key
+                 for r in schedule.evaluate_tick(context).run_requests or []}
+    assert requested[("warm", f"{HOT_DAYS}d")] == months[-1]
 
 
 # ---- late arrival, not-future, freshness -------------------------------------------------------

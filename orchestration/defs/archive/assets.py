@@ -155,8 +155,9 @@ def archive_monthly_schedule(context: ScheduleEvaluationContext) -> Iterator[Run
                 continue
             seen.add(month)
             requested = True
+            window = f"{hot_days if tier == 'warm' else cold_days}d"  # which retention window asked for it
             yield RunRequest(run_key=f"archive-{tier}-{month_label(month)}", partition_key=month.isoformat(),
-                             tags={"archive/tier": tier})
+                             tags={"archive/tier": tier, "archive/window": window})
     if not requested:
         shortest = min(hot for hot, _ in windows)
         yield SkipReason(f"no month before {today} is older than {shortest} days and on or after the first "
