@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
+from foundation.retention import POLICY
 from foundation.settings import today as platform_today
 from orchestration.lib.partitions import provisioning_request_partitions
 from orchestration.lib.resources import (
@@ -72,6 +73,9 @@ def outcome_metadata(outcome: "ProvisioningOutcome") -> dict[str, Any]:
     group_name="provisioning",
     kinds={"langgraph", "bigquery"},
     output_required=False,
+    # how long a demo is kept (foundation/retention.py; housekeeping/provisioning_cleanup removes it)
+    metadata={"retention": "; ".join(POLICY[n].describe() for n in ("succeeded_demos", "failed_demos", "checkpoints")),
+              "retention_keep_days": POLICY["succeeded_demos"].keep_days},
     description=(
         "A customer demo built by the provisioning graph (research → data modeling → BigQuery → "
         "data agent → validated golden queries + demo script). One partition per provisioning "
