@@ -10,7 +10,8 @@ Each demo is removed in steps that a crash can interrupt anywhere:
 
 1. under the request's row lock, the policy is checked again and an ``intent`` row per dataset
    is committed to ``housekeeping_deletions``;
-2. the dataset is deleted (one that is already gone counts as deleted), then its intent is set ``done``;
+2. under the row lock again (so a demo flagged in use meanwhile is seen, or waits), the dataset is
+   deleted (one that is already gone counts as deleted) and its intent is set ``done``;
 3. one transaction deletes the ``data_agents`` row, records it ``done`` and stamps the request's
    ``demo_removed_at``.
 
@@ -133,17 +134,26 @@ def _delete_dataset(client: bigquery.Client, dataset: str, deadline: float) -> b
 
 
 def _delete_and_complete(app_dsn: str, client: bigquery.Client, intent_id: int, dataset: str,
-                         report: CleanupReport, deadline: float) -> None:
-    try:
-        deleted = _delete_dataset(client, dataset, deadline)
-    except (google_exceptions.GoogleAPIError, OSError) as error:
-        raise CleanupError(f"deleting BigQuery dataset {dataset} failed: {type(error).__name__}: "
-                           f"{str(error)[:300]}; its intent stays open for the next run") from error
-    fault_point("housekeeping.dataset_deleted")
+                         request_id: int | None, now: datetime, report: CleanupReport, deadline: float) -> bool:
+    """Delete one dataset of an open intent and complete it, under the request's row lock: a demo flagged
+    in use meanwhile waits for this to finish, or is seen here and kept (the intent is cancelled)."""
     with psycopg.connect(app_dsn) as conn:
+        if request_id is not None:
+            due, _, in_use = _is_due(conn, request_id, now)
+            if not due and _dataset_exists(client, dataset, deadline):
+                ledger.cancel(conn, intent_id, "in use" if in_use else "no longer due")
+                report.cancelled_intents.append(intent_id)
+                return False
+        try:
+            deleted = _delete_dataset(client, dataset, deadline)
+        except (google_exceptions.GoogleAPIError, OSError) as error:
+            raise CleanupError(f"deleting BigQuery dataset {dataset} failed: {type(error).__name__}: "
+                               f"{str(error)[:300]}; its intent stays open for the next run") from error
+        fault_point("housekeeping.dataset_deleted")
         ledger.complete(conn, intent_id, items=1, details={"already_gone": not deleted})
     fault_point("housekeeping.dataset_recorded")
     (report.datasets if deleted else report.already_gone).append(dataset)
+    return True
 
 
 def _finish_open_intents(app_dsn: str, client: bigquery.Client, now: datetime, report: CleanupReport,
@@ -151,14 +161,8 @@ def _finish_open_intents(app_dsn: str, client: bigquery.Client, now: datetime, r
     with psycopg.connect(app_dsn) as conn:
         intents = ledger.open_intents(conn, "bigquery_dataset")
     for intent in intents:
-        with psycopg.connect(app_dsn) as conn:
-            due, _, in_use = _is_due(conn, intent.request_id, now) if intent.request_id else (True, "", False)
-            if not due and _dataset_exists(client, intent.target, deadline):
-                ledger.cancel(conn, intent.id, "in use" if in_use else "no longer due")
-                report.cancelled_intents.append(intent.id)
-                continue
-        report.resumed_intents += 1
-        _delete_and_complete(app_dsn, client, intent.id, intent.target, report, deadline)
+        if _delete_and_complete(app_dsn, client, intent.id, intent.target, intent.request_id, now, report, deadline):
+            report.resumed_intents += 1
 
 
 def _dataset_exists(client: bigquery.Client, dataset: str, deadline: float) -> bool:
@@ -200,9 +204,12 @@ def remove_demo(app_dsn: str, client: bigquery.Client, request_id: int, *, now: 
                    for ds in _dataset_ids(client, conn, request_id) if ds not in done]
     fault_point("housekeeping.intent_recorded")
     for intent_id, dataset in intents:
-        _delete_and_complete(app_dsn, client, intent_id, dataset, report, bigquery_deadline)
+        if not _delete_and_complete(app_dsn, client, intent_id, dataset, request_id, now, report,
+                                    bigquery_deadline):
+            report.kept_in_use.append(request_id)  # flagged while we worked: its demo stays
+            return report
     with psycopg.connect(app_dsn) as conn:
-        due, reason, _ = _is_due(conn, request_id, now)
+        _, reason, _ = _is_due(conn, request_id, now)  # the row lock: one clean-up of a request at a time
         agent = conn.execute("SELECT id, capi_agent_name FROM data_agents WHERE request_id = %s",
                              (request_id,)).fetchone()
         if agent is not None:
