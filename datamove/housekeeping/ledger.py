@@ -29,9 +29,15 @@ class Deletion:
     items: int
     intended_at: datetime
     deleted_at: datetime | None
+    details: dict[str, Any] | None = None
+
+    @property
+    def already_gone(self) -> bool:
+        """Recorded as deleted, but nothing was there (a dataset never built or removed by hand)."""
+        return bool((self.details or {}).get("already_gone"))
 
 
-_COLUMNS = "id, kind, target, request_id, reason, state, items, intended_at, deleted_at"
+_COLUMNS = "id, kind, target, request_id, reason, state, items, intended_at, deleted_at, details"
 
 
 def record_intent(conn: psycopg.Connection, *, kind: str, target: str, reason: str,

@@ -306,7 +306,10 @@ def housekeeping_lines(app_dsn: str, since_id: int) -> list[str]:
               "checkpoints": "checkpoint threads", "embeddings": "orphan embeddings",
               "generated_files": "generated file folders"}
     for kind, label in labels.items():
-        rows = [d for d in done if d.kind == kind]
+        rows = [d for d in done if d.kind == kind and not d.already_gone]
+        gone = [d for d in done if d.kind == kind and d.already_gone]
+        if gone:
+            lines.append(f"    {label} already gone, recorded as deleted: {', '.join(d.target for d in gone[:4])}")
         if not rows:
             lines.append(f"    {label}: 0")
             continue
