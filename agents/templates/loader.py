@@ -67,6 +67,16 @@ class _TableEntry(BaseModel):
     columns: list[Annotated[str, AfterValidator(_column)]] = Field(min_length=1)
 
 
+class _QuestionEntry(BaseModel):
+    """A golden query as written; ``GoldenQuery`` checks it when the template is built."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str
+    sql: str
+    insight: str = ""
+
+
 class _TemplateEntry(BaseModel):
     """The file's shape: ``DomainTemplate`` with tables written in the compact notation."""
 
@@ -77,34 +87,41 @@ class _TemplateEntry(BaseModel):
     keywords: dict[str, float]
     entities: list[str]
     tables: list[_TableEntry]
-    questions: list[GoldenQuery]
+    questions: list[_QuestionEntry]
     instructions: str
     demo_outline: list[str]
     sample_products: list[str] = Field(default_factory=list)
 
 
-def _errors(exc: ValidationError, prefix: Iterable[str | int] = ()) -> str:
+def _errors(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> str:
+    """``field.path: message`` for each error (``prefix`` leads the path)."""
     lines = []
     for error in exc.errors():
-        where = ".".join(str(part) for part in (*prefix, *error["loc"])) or "(template)"
-        lines.append(f"{where}: {error['msg']}")
+        where = ".".join(str(part) for part in (*prefix, *error["loc"]))
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
     return "; ".join(lines)
 
 
 def _template(entry: _TemplateEntry) -> DomainTemplate:
-    tables = []
+    tables, questions = [], []
     for i, spec in enumerate(entry.tables):
         try:
             tables.append(table(spec.name, spec.row_count, spec.description, *spec.columns))
         except ValidationError as exc:
             raise TemplateFileError(_errors(exc, ("tables", i))) from None
-    fields: dict[str, Any] = entry.model_dump(exclude={"tables", "questions"})
+    for i, query in enumerate(entry.questions):
+        try:
+            questions.append(GoldenQuery.model_validate(query.model_dump()))
+        except ValidationError as exc:
+            raise TemplateFileError(_errors(exc, ("questions", i))) from None
     try:
         design = SchemaDesign(tables=tables)
     except ValidationError as exc:
-        raise TemplateFileError(_errors(exc)) from None
+        raise TemplateFileError(_errors(exc, ("tables",))) from None
+    fields: dict[str, Any] = entry.model_dump(exclude={"tables", "questions"})
     try:
-        return DomainTemplate(design=design, questions=entry.questions, **fields)
+        return DomainTemplate(design=design, questions=questions, **fields)
     except ValidationError as exc:
         raise TemplateFileError(_errors(exc)) from None
 
@@ -113,6 +130,11 @@ def load_template_file(path: Traversable | Path) -> DomainTemplate:
     """One template from its YAML file; ``TemplateFileError`` names the file, template and field."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = " ".join(filter(None, (exc.context, exc.problem)))
+        raise TemplateFileError(f"{path}: not valid YAML{where}: {problem}") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TemplateFileError(f"{path}: cannot read the template: {exc}") from None
     if not isinstance(data, dict):

@@ -1,4 +1,4 @@
-"""The domain template model and the compact column notation the catalog is written in.
+"""The domain template model and the compact column notation the catalog files (catalog/*.yaml) use.
 
 Column notation (one string per column)::
 
