@@ -98,7 +98,8 @@ def through_the_daemon(home: Path, server: object, app_dsn: str, warehouse_dsn: 
             time.sleep(1)
         time.sleep(2 * SENSOR_INTERVAL_SECONDS)  # a request waits for the sensor's next tick, not for a start
         requested = time.time()
-        request_id = insert_request(app_dsn, DEMO_CUSTOMER_URL, "bench", manual_input=DEMO_CUSTOMER, now=now())
+        request_id = insert_request(app_dsn, DEMO_CUSTOMER_URL, "bench-daemon", manual_input=DEMO_CUSTOMER,
+                                    now=now())  # its own requester: "bench" has used its daily quota above
         launched = await_sensor_run(instance, {REQUEST_TAG: str(request_id)}, lambda: refusal(app_dsn, request_id))
         if isinstance(launched, str):
             raise RuntimeError(f"request {request_id} not launched: {launched}")
