@@ -132,7 +132,7 @@ def _rewind(stack: RealtimeStack, step: str, round_: int) -> None:
                 for schema in ("raw", "quarantine"):
                     conn.execute(f"DELETE FROM {schema}.{table} WHERE _partition_date = %s AND id %% 3 = %s",  # noqa: S608
                                  (day, round_ % 3))
-        elif step == "dbt":  # the marts as before today's rows: an hour of the day missing, or all of it
+        elif step == "dbt":  # the real-time marts without today: as before its first refresh
             for mart in MARTS:
                 conn.execute(f"DELETE FROM marts.{mart} WHERE day = %s", (day,))  # noqa: S608
         elif step == "scorecard":
