@@ -1,7 +1,8 @@
 """Crash injection for the fault tests: ``PLATFORM_FAULT_POINTS`` names where a process dies.
 
-The archive, the export, the raw extraction (``extract.*``) and the quarantine step of the
-raw load (``quarantine.*``) call ``fault_point("archive.published")`` between their steps.
+The archive, the export, the raw extraction (``extract.*``), the quarantine step of the
+raw load (``quarantine.*``), the quality scorecard (``scorecard.*``) and the budget alerts
+(``alerts.*``) call ``fault_point("archive.published")`` between their steps.
 When the variable lists that point (``name`` or ``name:N`` for the N-th hit) the process kills itself with SIGKILL on the spot: no ``finally``, no atexit, no flush, the
 same as the OOM killer or a lost node. Unset (production), a call costs one dict lookup.
 """

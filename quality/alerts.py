@@ -13,6 +13,8 @@ from datetime import date
 
 import psycopg
 
+from datamove.faults import fault_point
+
 ALERTS_SCHEMA = "alerts"
 BUDGET_ALERTS_TABLE = f"{ALERTS_SCHEMA}.budget_alerts"
 # Shares of the monthly budget that raise an alert: a warning, then the cut-off.
@@ -69,7 +71,9 @@ def ensure_alerts_table(conn: psycopg.Connection) -> None:
 def raise_budget_alerts(conn: psycopg.Connection, start: date, end: date, now: object) -> list[BudgetAlert]:
     """Raise the crossings of days [start, end) not raised before; returns the new alerts."""
     ensure_alerts_table(conn)
+    fault_point("alerts.table_ready")
     rows = conn.execute(_RAISE, {"thresholds": list(THRESHOLDS), "start": start, "end": end, "now": now}).fetchall()
+    fault_point("alerts.raised")  # inserted, not committed: a crash raises them again on the re-run, once
     return [BudgetAlert(int(u), m, float(t), d, float(s), float(b)) for u, m, t, d, s, b in rows]
 
 

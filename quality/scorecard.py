@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 
+from datamove.faults import fault_point
 from foundation.catalog import PARTITION_DATE_COLUMN
 from foundation.connections import pin_clock
 from quality import policy
@@ -127,13 +128,18 @@ def compute_scorecard(warehouse_dsn: str, day: date, reads: ReplicaReads | None 
         with _read_connection(reads, conn) as read_conn:
             pin_clock(read_conn)
             scores = [s for suite in RAW_SUITES.values() for s in score_table(read_conn, suite, day)]
+        fault_point("scorecard.scored")
+        # the day is replaced in one transaction: a crash leaves the previous scores, never half a day
         conn.execute(f"DELETE FROM {SCORECARD_TABLE} WHERE day = %s", (day,))  # noqa: S608
+        fault_point("scorecard.day_deleted")
         with conn.cursor() as cur:
             cur.executemany(
                 f"INSERT INTO {SCORECARD_TABLE} (day, table_name, metric, value, target, met, rows, bad_rows) "  # noqa: S608
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                 [(s.day, s.table, s.metric, s.value, s.target, s.met, s.rows, s.bad_rows) for s in scores],
             )
+        fault_point("scorecard.before_commit")
+    fault_point("scorecard.committed")
     return scores
 
 

@@ -6,6 +6,7 @@ BigQuery client), so each crash costs a fraction of a second. A child dies eithe
 named fault point (``PLATFORM_FAULT_POINTS``: it kills itself with SIGKILL there) or when
 the parent sends SIGKILL after a random delay. The areas: ``archive``, ``restore``,
 ``export``, ``extract`` (the raw load of several tables, with the platform's load policy),
+``scorecard`` (a day of ``quality.scorecard``), ``alerts`` (the budget alerts of a day),
 ``provisioning_cleanup`` and ``orphans`` (housekeeping).
 """
 
@@ -24,8 +25,8 @@ from datamove.faults import FAULT_POINTS_VARIABLE, reset_fault_counts
 SURVIVED: Counter[str] = Counter()
 
 _PRELOAD = ["datamove.archive.archiver", "datamove.export", "datamove.extract", "quality.quarantine",
-            "orchestration.lib.resources", "orchestration.defs.raw.assets", "agents.provisioning.cleanup",
-            "datamove.housekeeping.orphans"]
+            "quality.scorecard", "quality.alerts", "orchestration.lib.resources", "orchestration.defs.raw.assets",
+            "agents.provisioning.cleanup", "datamove.housekeeping.orphans"]
 
 
 def _extract(tables: list[str], app_dsn: str, warehouse_dsn: str, window: Any) -> None:
@@ -36,6 +37,18 @@ def _extract(tables: list[str], app_dsn: str, warehouse_dsn: str, window: Any) -
     for name in tables:
         table = SOURCE_TABLES_BY_NAME[name]
         extract_table(table, app_dsn, warehouse_dsn, window if table.partitioned else None, policy=RAW_LOAD_POLICY)
+
+
+def _alerts(warehouse_dsn: str, day: Any) -> None:
+    from datetime import timedelta
+
+    import psycopg
+
+    from foundation.settings import now
+    from quality.alerts import raise_budget_alerts
+
+    with psycopg.connect(warehouse_dsn) as conn:  # commits on leaving, as the asset's connection does
+        raise_budget_alerts(conn, day, day + timedelta(days=1), now())
 
 
 def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
@@ -63,6 +76,12 @@ def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
         export_day(EXPORTS[options.pop("export")], client=client, **options)
     elif kind == "extract":
         _extract(**kwargs)
+    elif kind == "scorecard":
+        from quality.scorecard import compute_scorecard
+
+        compute_scorecard(**kwargs)
+    elif kind == "alerts":
+        _alerts(**kwargs)
     elif kind == "provisioning_cleanup":
         from agents.provisioning.cleanup import clean_up_provisioning
         from datamove.bigquery import make_client

@@ -80,6 +80,8 @@ def test_platform_env_prints_no_password_and_evals_without_running_anything(prod
     for name, dsn in dsns.items():
         without = {k: v for k, v in conninfo_to_dict(dsn).items() if k != "password"}
         assert conninfo_to_dict(exported[name]) == without
+    # `dg` / `dagster` commands in the same shell find the instance's storage, without its password
+    assert "+psycopg2://" in exported["DAGSTER_PG_URL"] and PASSWORD_MARK not in exported["DAGSTER_PG_URL"]
     assert "--with-secrets" in done.stderr and ".pgpass" in done.stderr  # says what to do for a TCP host
     # without its password the DSN still reaches a Unix-socket host with trust authentication
     with psycopg.connect(exported["PLATFORM_WAREHOUSE_DSN"]) as conn:
@@ -93,6 +95,7 @@ def test_platform_env_with_secrets_gives_back_the_exact_dsns(production_like: di
 
     assert not marker.exists(), "evaluating `platform env --with-secrets` ran a command"
     assert {name: exported[name] for name in dsns} == dsns
+    assert f"{PASSWORD_MARK}-dg" in exported["DAGSTER_PG_URL"]
     assert exported["ARCHIVE_URL"] == production_like["archive_url"]
     assert "ANTHROPIC_API_KEY" not in exported and "PLATFORM_MODEL_SIGNING_KEY" not in exported
 

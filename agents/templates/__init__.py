@@ -1,6 +1,7 @@
 """Domain templates: the offline fallback for every agent step, and the domain detector.
 
 ``list_domains()``, ``get_template(name)`` and ``detect_domain(text) -> (domain, score)``.
+The templates are data, one YAML file each in ``catalog/`` (``loader.py`` describes the format).
 ``detect_domain`` scores weighted keyword hits (each keyword counted at most three
 times) and turns them into a confidence: the winner's share of the two best scores,
 damped while the evidence is thin. Text with no hit gives ``(UNKNOWN_DOMAIN, 0.0)``;
@@ -12,6 +13,15 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from agents.templates.loader import (
+    CATALOG_DIRECTORY,
+    CATALOG_PACKAGE,
+    TEMPLATE_SUFFIX,
+    TemplateFileError,
+    catalog_files,
+    load_template_file,
+    load_templates,
+)
 from agents.templates.model import DATASET_PLACEHOLDER, DomainMatch, DomainTemplate
 
 UNKNOWN_DOMAIN = "unknown"
@@ -25,24 +35,22 @@ __all__ = [
     "UNKNOWN_DOMAIN",
     "DomainMatch",
     "DomainTemplate",
+    "TemplateFileError",
     "detect_domain",
     "get_template",
     "list_domains",
+    "load_template_file",
+    "load_templates",
     "rank_domains",
 ]
 
 
 @cache
 def _catalog() -> dict[str, DomainTemplate]:
-    from agents.templates.catalog import commerce, health_finance, operations, services
-
-    templates: dict[str, DomainTemplate] = {}
-    for module in (commerce, services, health_finance, operations):
-        for template in module.TEMPLATES:
-            if template.name in templates:
-                raise ValueError(f"duplicate template {template.name}")
-            templates[template.name] = template
-    return templates
+    paths = catalog_files()
+    if not paths:
+        raise TemplateFileError(f"no template files (*{TEMPLATE_SUFFIX}) in {CATALOG_PACKAGE}/{CATALOG_DIRECTORY}")
+    return load_templates(paths)
 
 
 def list_domains() -> list[str]:

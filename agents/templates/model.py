@@ -1,4 +1,4 @@
-"""The domain template model and the compact column notation the catalog is written in.
+"""The domain template model and the compact column notation the catalog files (catalog/*.yaml) use.
 
 Column notation (one string per column)::
 
@@ -46,14 +46,19 @@ def parse_column(spec: str) -> tuple[ColumnSpec, bool, ForeignKey | None]:
     fk = _FK.search(spec)
     rest = _FK.sub("", _FAKER.sub("", _RANGE.sub("", _VALUES.sub("", spec))))
     words = rest.split()
+    if len(words) < 2:
+        raise ValueError(f"column spec {spec!r}: expected 'name TYPE [PK|NN] ...'")
     name, type_, flags = words[0], words[1], {w.upper() for w in words[2:]}
     unknown = flags - {"PK", "NN"}
     if unknown:
         raise ValueError(f"column spec {spec!r}: unknown flags {sorted(unknown)}")
     low = high = None
     if bounds:
-        low_text, high_text = (part.strip() for part in bounds.group(1).split(","))
-        low, high = float(low_text), float(high_text)
+        try:
+            low_text, high_text = (part.strip() for part in bounds.group(1).split(","))
+            low, high = float(low_text), float(high_text)
+        except ValueError:
+            raise ValueError(f"column spec {spec!r}: a range is written [low,high]") from None
     column = ColumnSpec(
         name=name,
         type=type_,

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -136,6 +136,9 @@ def running_daemon(log_path: Path | None = None) -> Iterator[int]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        # what the daemon started and left behind (a code server it spawned survives its SIGTERM)
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         if log_path:
             log_file.close()  # type: ignore[union-attr]
 

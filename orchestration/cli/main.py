@@ -38,8 +38,15 @@ def _cmd_env(args: argparse.Namespace) -> int:
 
     stack_up()
     # keys (SECRET_VARIABLES) are never printed; DSN passwords only with --with-secrets
+    from foundation.connections import dsn_without_password, sqlalchemy_url
+
     resolved = {name: os.environ[name] for name in ENVIRONMENT
                 if os.environ.get(name) and name not in SECRET_VARIABLES}
+    # the instance's dagster.yaml reads its storage from DAGSTER_PG_URL: with it, `dg` and `dagster`
+    # commands in the shell use the platform's instance (the URL keeps the DSN's password rule)
+    dagster_dsn = os.environ["PLATFORM_DAGSTER_DSN"]
+    resolved["DAGSTER_PG_URL"] = sqlalchemy_url(
+        dagster_dsn if args.with_secrets else dsn_without_password(dagster_dsn), driver="psycopg2")
     print_exports(resolved, command="env", with_secrets=args.with_secrets)
     return 0
 

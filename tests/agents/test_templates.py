@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
 import sqlglot
+import yaml
 from pydantic import ValidationError
 from sqlglot import exp
 
 from agents.guards.sql import SQLPolicy, guard_sql, inspect_sql
 from agents.schemas import ColumnSpec, SchemaDesign, TableSpec, schema_to_ddl
-from agents.templates import UNKNOWN_DOMAIN, detect_domain, get_template, list_domains, rank_domains
+from agents.templates import (
+    UNKNOWN_DOMAIN,
+    TemplateFileError,
+    detect_domain,
+    get_template,
+    list_domains,
+    load_template_file,
+    load_templates,
+    rank_domains,
+)
+from agents.templates.loader import catalog_files
 
 DOMAINS = list_domains()
 
@@ -124,3 +141,93 @@ def test_type_aliases_are_normalized_and_ddl_rejects_bad_dataset() -> None:
         schema_to_ddl(design, "demo`; DROP TABLE x; --")
     plain = schema_to_ddl(design, "demo", constraints=False)
     assert all("PRIMARY KEY" not in ddl and "FOREIGN KEY" not in ddl for ddl in plain)
+
+
+def test_every_template_file_loads_and_ships_as_package_data() -> None:
+    files = catalog_files()
+    assert [f.name for f in files] == [f"{name}.yaml" for name in DOMAINS]
+    assert all(load_template_file(f) == get_template(f.name.removesuffix(".yaml")) for f in files)
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert "catalog/*.yaml" in pyproject["tool"]["setuptools"]["package-data"]["agents.templates"]
+
+
+def _ecommerce() -> dict[str, Any]:
+    source = next(f for f in catalog_files() if f.name == "ecommerce.yaml")
+    data: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8"))
+    return data
+
+
+def _break_column(data: dict[str, Any]) -> None:
+    data["tables"][1]["columns"][2] = "category STRING PQ"
+
+
+def _drop_title(data: dict[str, Any]) -> None:
+    del data["title"]
+
+
+def _misspell_field(data: dict[str, Any]) -> None:
+    data["questions"][0]["questoin"] = data["questions"][0].pop("question")
+
+
+def _hard_code_dataset(data: dict[str, Any]) -> None:
+    data["questions"][2]["sql"] = data["questions"][2]["sql"].replace("{dataset}.", "shop.")
+
+
+def _dangling_foreign_key(data: dict[str, Any]) -> None:
+    data["tables"][2]["columns"][1] = "customer_id INT64 FK shoppers.customer_id"
+
+
+def _short_question(data: dict[str, Any]) -> None:
+    data["questions"][3]["question"] = "Why"
+
+
+def _negative_rows(data: dict[str, Any]) -> None:
+    data["tables"][0]["row_count"] = -5
+
+
+@pytest.mark.parametrize(
+    ("breakage", "names"),
+    [
+        (_break_column, ["tables.1.columns.2", "unknown flags ['PQ']"]),
+        (_drop_title, ["title: Field required"]),
+        (_misspell_field, ["questions.0.questoin", "Extra inputs"]),
+        (_hard_code_dataset, ["template ecommerce: golden query must use {dataset}"]),
+        (_dangling_foreign_key, ["tables: table orders: foreign key customer_id references unknown table 'shoppers'"]),
+        (_short_question, ["questions.3.question", "at least 5 characters"]),
+        (_negative_rows, ["tables.0.row_count", "greater than or equal to 1"]),
+    ],
+)
+def test_a_malformed_template_file_is_refused_naming_file_template_and_field(
+    tmp_path: Path, breakage: Callable[[dict[str, Any]], None], names: list[str]
+) -> None:
+    data = _ecommerce()
+    breakage(data)
+    path = tmp_path / "ecommerce.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(TemplateFileError) as refused:
+        load_template_file(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: template 'ecommerce': "), message
+    for name in names:
+        assert name in message, message
+
+
+def test_an_unreadable_or_misnamed_template_file_is_refused_naming_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\ntables: [\n")
+    with pytest.raises(TemplateFileError, match=rf"^{re.escape(str(broken))}: not valid YAML at line 3, column 1: "):
+        load_template_file(broken)
+    listed = tmp_path / "listed.yaml"
+    listed.write_text("- name: listed\n")
+    with pytest.raises(TemplateFileError, match=rf"^{re.escape(str(listed))}: a template file holds one mapping"):
+        load_template_file(listed)
+    misnamed = tmp_path / "shop.yaml"
+    misnamed.write_text(yaml.safe_dump(_ecommerce()))
+    with pytest.raises(TemplateFileError, match=r"shop\.yaml: template 'ecommerce' must be in a file named ecommerce"):
+        load_template_file(misnamed)
+    first, second = tmp_path / "a" / "ecommerce.yaml", tmp_path / "b" / "ecommerce.yaml"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text(yaml.safe_dump(_ecommerce()))
+    with pytest.raises(TemplateFileError, match=r"b/ecommerce\.yaml: duplicate template 'ecommerce' \(also in .*a/"):
+        load_templates([first, second])

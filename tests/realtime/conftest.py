@@ -27,6 +27,11 @@ from tests.simulations import CLEAN_3_DAYS, Simulations
 
 # the realtime marts and everything they are built from
 DBT_SELECTION = "+agent_metrics_hourly +agent_metrics_daily +user_budget_status +agent_analytics"
+REALTIME_TABLES = ("tasks", "chat_messages", "llm_usage")
+MARTS = ("agent_metrics_hourly", "llm_cost_hourly", "agent_metrics_daily", "llm_cost_breakdown",
+         "user_budget_status", "agent_analytics")
+# columns that say when a row was computed, not what it holds
+_VOLATILE = {"_extracted_at", "hour_complete", "_quarantined_at", "computed_at", "raised_at"}
 
 
 @dataclass(frozen=True)
@@ -63,23 +68,50 @@ class RealtimeStack:
         return row[0] if row else None
 
 
-@pytest.fixture(scope="module")
-def realtime(simulations: Simulations, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealtimeStack]:
-    # three clean days up to today, the raw layer loaded: copies of the session's templates
-    stack = simulations.copy(CLEAN_3_DAYS, "rt_app", "rt_warehouse")
+def realtime_stack(simulations: Simulations, tmp_path_factory: pytest.TempPathFactory,
+                   name: str = "rt") -> RealtimeStack:
+    """Databases ``<name>_app`` and ``<name>_warehouse``: three clean days up to today, the raw layer
+    loaded (copies of the session's templates), the real-time marts built, a parsed dbt project."""
+    stack = simulations.copy(CLEAN_3_DAYS, f"{name}_app", f"{name}_warehouse")
     app_dsn, warehouse_dsn, today = stack.app_dsn, stack.warehouse_dsn, platform_today()
     assert warehouse_dsn
-    work_dir = tmp_path_factory.mktemp("realtime-dbt")
+    work_dir = tmp_path_factory.mktemp(f"{name}-dbt")
     run_dbt(warehouse_dsn, work_dir, "seed", "llm_pricing")
     run_dbt(warehouse_dsn, work_dir, "run", DBT_SELECTION)
     project = work_dir / "dbt_project"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     subprocess.run([dbt_executable(), "parse", "--project-dir", str(project), "--profiles-dir", str(project)],
                    env={**os.environ, **dbt_environment(warehouse_dsn)}, check=True, capture_output=True, timeout=600)
-    yield RealtimeStack(app_dsn, warehouse_dsn, today, work_dir, project)
+    return RealtimeStack(app_dsn, warehouse_dsn, today, work_dir, project)
+
+
+@pytest.fixture(scope="module")
+def realtime(simulations: Simulations, tmp_path_factory: pytest.TempPathFactory) -> RealtimeStack:
+    return realtime_stack(simulations, tmp_path_factory)
 
 
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as test_instance:
         yield test_instance
+
+
+def day_fingerprint(warehouse_dsn: str, relation: str, day_column: str, day: date) -> str:
+    """``rows:md5`` of a day of ``relation`` (its volatile columns left out)."""
+    with psycopg.connect(warehouse_dsn) as conn:
+        columns = [c for (c,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema || '.' || table_name = %s "
+            "ORDER BY ordinal_position", (relation,)).fetchall() if c not in _VOLATILE]
+        listed = ", ".join(f'"{c}"' for c in columns)
+        row = conn.execute(f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) FROM "  # noqa: S608
+                           f"(SELECT {listed} FROM {relation} WHERE {day_column} = %s) AS t", (day,)).fetchone()
+    assert row is not None
+    return f"{row[0]}:{row[1]}"
+
+
+def contents(stack: RealtimeStack) -> dict[str, str]:
+    """Today in the real-time tables' raw layer and in the real-time marts."""
+    found = {f"raw.{t}": day_fingerprint(stack.warehouse_dsn, f"raw.{t}", "_partition_date", stack.today)
+             for t in REALTIME_TABLES}
+    found.update({f"marts.{m}": day_fingerprint(stack.warehouse_dsn, f"marts.{m}", "day", stack.today) for m in MARTS})
+    return found

@@ -259,10 +259,14 @@ def mart_quality_checks() -> list[AssetChecksDefinition]:
             checks.append(build_suite_checks(suite))
         else:
             generated[daily].append(suite)
-    if generated[True]:
-        checks.append(build_generated_checks("quality_marts__finite_daily", generated[True], daily_partitions))
-    if generated[False]:
-        checks.append(build_generated_checks("quality_marts__finite", generated[False], None))
+    # One check op per mart. A single op for marts at different depths of the graph makes Dagster
+    # split it per depth when it builds a job, and it numbers the pieces (``_2``, ``_3``) in an
+    # order that changes with each process's hash seed: a Celery or Kubernetes step process would
+    # then run another piece than the one the run planned (tests/test_job_plans.py).
+    for daily, suites in generated.items():
+        for suite in suites:
+            checks.append(build_generated_checks(f"quality_{suite.schema}__{suite.name}_finite", [suite],
+                                                 daily_partitions if daily else None))
     return checks
 
 
@@ -297,21 +301,25 @@ def reconciliation_result(key: AssetKey, days: list[DayReconciliation]) -> Asset
                             severity=AssetCheckSeverity.ERROR, description=description[:2000], metadata=metadata)
 
 
-def build_reconciliation_checks() -> AssetChecksDefinition:
-    """Blocking, per daily mart and partition: the mart's totals of each day equal raw's (quality/reconcile.py)."""
+def build_reconciliation_checks() -> list[AssetChecksDefinition]:
+    """Blocking, per daily mart and partition: the mart's totals of each day equal raw's (quality/reconcile.py).
+    One check op per mart, for the reason ``mart_quality_checks`` gives."""
     from orchestration.defs.marts.assets import daily_marts
 
-    keys = [AssetKey([MARTS_SCHEMA, name]) for name in RECONCILED_MARTS
+    return [_reconciliation_check(AssetKey([MARTS_SCHEMA, name])) for name in RECONCILED_MARTS
             if AssetKey([MARTS_SCHEMA, name]) in daily_marts.keys]
+
+
+def _reconciliation_check(key: AssetKey) -> AssetChecksDefinition:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PreviewWarning)
         specs = [AssetCheckSpec(RECONCILIATION_CHECK, asset=key, blocking=True, partitions_def=daily_partitions,
                                 description=f"{', '.join(RECONCILED_MARTS[key.path[-1]].measures)} of each day "
-                                            "equal the same totals from raw (blocking)")
-                 for key in keys]
+                                            "equal the same totals from raw (blocking)")]
 
-    @multi_asset_check(name="marts_reconcile_to_raw", specs=specs, can_subset=True, compute_kind="postgres",
-                       description="Daily marts reconciled to raw per partition (quality/reconcile.py)")
+    @multi_asset_check(name=f"reconcile_{key.path[-1]}_to_raw", specs=specs, can_subset=True,
+                       compute_kind="postgres",
+                       description=f"{key.to_user_string()} reconciled to raw per partition (quality/reconcile.py)")
     def _reconcile(context: AssetCheckExecutionContext, warehouse_db: PostgresResource,
                    replica_db: PostgresResource) -> Iterator[AssetCheckEvaluation]:
         window = context.op_execution_context.partition_time_window

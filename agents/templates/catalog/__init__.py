@@ -1,1 +1,0 @@
-"""The built-in domain templates, written as Python data (validated when imported)."""

@@ -1,0 +1,101 @@
+"""Live, end to end, with the real daemon: a row written to the app database reaches raw and the
+real-time mart within the freshness target (seed 000: 5 minutes), by itself.
+
+The module's fixture starts ``dagster-daemon`` (orchestration/cli/launch.py's ``running_daemon``,
+stopped by pid) on an instance of its own: the platform's ``dagster.yaml`` (queued runs, one
+real-time refresh at a time, one run per partition) with its storage in a fresh database, and the
+code location of ``workspace.yaml`` pointed at a real-time stack of its own. Every schedule and
+sensor but ``realtime_sensor`` is paused, as the demo pauses what it does not exercise. Nothing here
+launches a run: the sensor sees the app database move and the daemon runs the refresh it requests.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import dagster as dg
+import psycopg
+import pytest
+
+from foundation.connections import sqlalchemy_url
+from foundation.settings import REPO_ROOT
+from orchestration.cli.launch import automation_paused, code_location, running_daemon, wait_for
+from orchestration.defs.realtime.sensors import realtime_sensor
+from quality.policy import REALTIME_FRESHNESS
+from tests.realtime.conftest import RealtimeStack, realtime_stack
+from tests.simulations import Simulations
+
+FRESHNESS_TARGET_SECONDS = REALTIME_FRESHNESS.total_seconds()  # seed 000: 5 minutes
+
+
+@dataclass(frozen=True)
+class Live:
+    stack: RealtimeStack
+    instance: dg.DagsterInstance
+
+
+def _refresh_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(dg.RunsFilter(job_name="realtime_refresh_job")))
+
+
+@pytest.fixture(scope="module")
+def live(simulations: Simulations, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    stack = realtime_stack(simulations, tmp_path_factory, "rtl")
+    home = tmp_path_factory.mktemp("rtl-dagster")
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    storage = simulations.empty("rtl_dagster")
+    with pytest.MonkeyPatch.context() as patch:  # what the daemon, its code location and its runs read
+        for name, value in {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": sqlalchemy_url(storage, driver="psycopg2"),
+                            "PLATFORM_APP_DSN": stack.app_dsn, "PLATFORM_WAREHOUSE_DSN": stack.warehouse_dsn,
+                            "PLATFORM_REPLICA_DSN": stack.warehouse_dsn}.items():
+            patch.setenv(name, value)
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        with dg.DagsterInstance.get() as instance, code_location(instance) as workspace, \
+                automation_paused(instance, workspace, keep={realtime_sensor.name}), \
+                running_daemon(home / "daemon.log"):
+            # the sensor's first tick refreshes today; the row of the test is written after it
+            deadline = time.monotonic() + 600
+            while not _refresh_runs(instance):
+                assert time.monotonic() < deadline, (home / "daemon.log").read_text()[-3000:]
+                time.sleep(1)
+            [first] = wait_for(instance, [r.run_id for r in _refresh_runs(instance)], timeout=600)
+            assert first.status == dg.DagsterRunStatus.SUCCESS, f"the first refresh {first.run_id} failed"
+            yield Live(stack, instance)
+
+
+def _source_messages(stack: RealtimeStack) -> int:
+    with psycopg.connect(stack.app_dsn) as app:
+        row = app.execute("SELECT count(*) FROM chat_messages WHERE created_at >= %s::date", (stack.today,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_row_written_now_reaches_the_realtime_mart_within_the_target_by_itself(live: Live) -> None:
+    stack = live.stack
+    runs_before = len(_refresh_runs(live.instance))
+    stack.write_live_rows(batch=77, tasks=1, messages=1)
+    written = time.monotonic()
+    with psycopg.connect(stack.app_dsn) as app:
+        [(message_id,)] = app.execute("SELECT max(id) FROM chat_messages").fetchall()
+    expected = _source_messages(stack)
+    in_raw = in_mart = None
+    while time.monotonic() - written < FRESHNESS_TARGET_SECONDS:
+        if in_raw is None and stack.scalar("SELECT count(*) FROM raw.chat_messages WHERE id = %s", message_id):
+            in_raw = time.monotonic() - written
+        mart = stack.scalar("SELECT sum(total_messages) FROM marts.agent_metrics_hourly WHERE day = %s", stack.today)
+        if in_raw is not None and mart == expected:
+            in_mart = time.monotonic() - written
+            break
+        time.sleep(2)
+    assert in_raw is not None, f"message {message_id} not in raw {FRESHNESS_TARGET_SECONDS}s after it was written"
+    assert in_mart is not None, (f"agent_metrics_hourly counts {mart} of today's {expected} messages "
+                                 f"{FRESHNESS_TARGET_SECONDS}s after the write")
+    # the sensor launched it, because the watermarks moved; the run ends in success (checks, alerts)
+    runs = _refresh_runs(live.instance)  # newest first
+    new = runs[: len(runs) - runs_before]
+    assert any("moved" in r.tags.get("platform/trigger", "") for r in new), [r.tags for r in new]
+    finished = wait_for(live.instance, [r.run_id for r in new], timeout=600)
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in finished), [(r.run_id, r.status) for r in finished]
