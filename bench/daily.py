@@ -38,6 +38,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench._home import fresh_platform_home  # noqa: E402 - stdlib only, before the project
+
 log = logging.getLogger("bench.daily")
 
 
@@ -192,16 +194,7 @@ def main() -> int:
     parser.add_argument("--scale", default="small", help="simulator scale (tiny | small | medium | full)")
     parser.add_argument("--days", type=int, default=14, help="days of history before the measured day")
     options = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    for name in ("dagster", "dagster_dbt", "alembic", "pgserver", "great_expectations"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the run worker and steps cache bytecode, as make does
-
-    home = Path(tempfile.mkdtemp(prefix="bdaily-", dir="/tmp"))
-    for name in ("PLATFORM_APP_DSN", "PLATFORM_WAREHOUSE_DSN", "PLATFORM_REPLICA_DSN", "PLATFORM_DAGSTER_DSN",
-                 "DAGSTER_HOME", "BIGQUERY_API_ENDPOINT"):
-        os.environ.pop(name, None)
-    os.environ.update(PLATFORM_HOME=str(home), DAGSTER_DISABLE_TELEMETRY="true", GX_ANALYTICS_ENABLED="false")
+    home = fresh_platform_home("bdaily-")
 
     from dagster import DagsterInstance
 

@@ -163,4 +163,10 @@ def hk_app(simulations: Simulations, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture()
 def demos(hk_app: str, bigquery: BigQueryEmulator, tmp_path: Path) -> Iterator[Demos]:
-    yield Demos(hk_app, bigquery, tmp_path / "provisioning")
+    made = Demos(hk_app, bigquery, tmp_path / "provisioning")
+    yield made
+    # the emulator is the session's: a kept demo_<id> would stand for another module's request <id>
+    client = made.client
+    for demo in made.made:
+        if demo.dataset:
+            client.delete_dataset(demo.dataset, delete_contents=True, not_found_ok=True)
