@@ -33,7 +33,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 DEMO_DAYS = 3
 # What the demo leaves out to stay small: its first step, the daily pipeline, is what these pages show.
-DEMO_SKIP = "ml,exports,archive,provisioning"
+DEMO_SKIP = "ml,exports,archive,provisioning,housekeeping"
 
 
 @dataclass(frozen=True)
