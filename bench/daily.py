@@ -95,6 +95,22 @@ def run_start_seconds(events: dict[str, float]) -> float | None:
     return round(started - queued, 1) if queued and started else None
 
 
+def _failures(instance: object, run_id: str) -> list[str]:
+    """What failed in a run: failed steps' errors and failed blocking checks, for the bench's error."""
+    lines = []
+    for entry in instance.all_logs(run_id):  # type: ignore[attr-defined]
+        event = entry.dagster_event
+        if event is None:
+            continue
+        if event.is_step_failure or event.event_type_value == "RUN_FAILURE":
+            lines.append(f"{event.step_key or 'run'}: {entry.message[:500]}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
+            data = event.event_specific_data
+            lines.append(f"check {data.asset_key.to_user_string()}:{data.check_name} failed "
+                         f"({data.severity.value}) {str(data.metadata)[:300]}")
+    return lines
+
+
 def run_job(instance: object, request: object) -> tuple[str, float]:
     from orchestration.cli.launch import code_location, submit, wait_for
 
@@ -103,7 +119,8 @@ def run_job(instance: object, request: object) -> tuple[str, float]:
         run = submit(instance, workspace, request)  # type: ignore[arg-type]
     [finished] = wait_for(instance, [run.run_id], timeout=7200)  # type: ignore[arg-type]
     if finished.status.value != "SUCCESS":
-        raise RuntimeError(f"{request} ended {finished.status.value}: see run {run.run_id}")
+        raise RuntimeError(f"{request} ended {finished.status.value}: see run {run.run_id}\n"
+                           + "\n".join(_failures(instance, run.run_id)))
     stats = instance.get_run_stats(run.run_id)  # type: ignore[attr-defined]
     return run.run_id, (stats.end_time or time.time()) - started
 
@@ -171,10 +188,12 @@ def baseline_gx(warehouse_dsn: str, day: date) -> float:
     from quality.warehouse import batch_view_name
 
     started = time.perf_counter()
-    context = gx.get_context(mode="ephemeral")
+    # GX validates a literal URL as host-based; a Unix-socket DSN goes in as a config variable, as
+    # the platform passes it (quality/validation.py)
+    context = gx.get_context(mode="ephemeral", runtime_environment={"BENCH_WAREHOUSE_URL": sqlalchemy_url(warehouse_dsn)})
     options = (f"-c platform.now={now().isoformat()} -c quality.window_start={day} "
                f"-c quality.window_end={day + timedelta(days=1)}")
-    source = context.data_sources.add_postgres("warehouse", connection_string=sqlalchemy_url(warehouse_dsn),
+    source = context.data_sources.add_postgres("warehouse", connection_string="${BENCH_WAREHOUSE_URL}",
                                                kwargs={"connect_args": {"options": options}})
     for suite in [*RAW_SUITES.values(), *MART_SUITES.values()]:
         expectations = [e for e in (r.expectation(suite, now(), None) for r in suite.rules
