@@ -51,6 +51,14 @@ def _alerts(warehouse_dsn: str, day: Any) -> None:
         raise_budget_alerts(conn, day, day + timedelta(days=1), now())
 
 
+def _with_client(kwargs: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The child's BigQuery client from its ``project``/``location``/``endpoint``, and the other arguments."""
+    from datamove.bigquery import make_client
+
+    options = dict(kwargs)
+    return options, make_client(options.pop("project"), options.pop("location"), options.pop("endpoint"))
+
+
 def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
     logging.disable(logging.CRITICAL)
     if fault_points:
@@ -67,12 +75,10 @@ def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
 
         restore_month(**kwargs)
     elif kind == "export":
-        from datamove.bigquery import make_client
         from datamove.export import export_day
         from datamove.export_specs import EXPORTS
 
-        options = dict(kwargs)
-        client = make_client(options.pop("project"), options.pop("location"), options.pop("endpoint"))
+        options, client = _with_client(kwargs)
         export_day(EXPORTS[options.pop("export")], client=client, **options)
     elif kind == "extract":
         _extract(**kwargs)
@@ -84,10 +90,8 @@ def _child(kind: str, fault_points: str | None, kwargs: dict[str, Any]) -> None:
         _alerts(**kwargs)
     elif kind == "provisioning_cleanup":
         from agents.provisioning.cleanup import clean_up_provisioning
-        from datamove.bigquery import make_client
 
-        options = dict(kwargs)
-        client = make_client(options.pop("project"), options.pop("location"), options.pop("endpoint"))
+        options, client = _with_client(kwargs)
         clean_up_provisioning(client=client, **options)
     elif kind == "orphans":
         from datamove.housekeeping.orphans import sweep_orphans
