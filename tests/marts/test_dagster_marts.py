@@ -96,6 +96,8 @@ def test_a_partition_run_replaces_its_day_exactly(built_marts: DbtBuild, warehou
     assert checks and all(c.passed for c in checks)
     materialized = {m.asset_key for m in result.get_asset_materialization_events() if m.asset_key}
     assert dg.AssetKey(["marts", "agent_analytics"]) in materialized
+    # the successful dbt step left no target folder of its own behind (target/<step>-<run>-<id>)
+    assert not list((DBT_PROJECT_DIR / "target").glob(f"*-{result.run_id[:7]}-*"))
 
 
 def test_a_day_that_became_empty_loses_its_old_rows(built_marts: DbtBuild, warehouse_dsn: str) -> None:

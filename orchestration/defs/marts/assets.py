@@ -11,8 +11,10 @@
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
 import logging
+import shutil
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue, Output
@@ -21,6 +23,7 @@ from psycopg import sql
 
 from foundation.connections import connect
 from orchestration.lib.dbt_env import window_settings
+from orchestration.lib.dbt_metadata import with_model_metadata
 from orchestration.lib.dbt_project import PlatformDbtResource, marts_dbt_project
 from orchestration.lib.dbt_translator import MartsTranslator
 from orchestration.lib.partition_events import run_partition_keys
@@ -94,17 +97,27 @@ def run_dbt(context: AssetExecutionContext, dbt: PlatformDbtResource, args: list
     each built model with its column types and column lineage (dagster-dbt reads them from the
     warehouse) and its row count: the table's, or with ``by_day`` each day's on that day."""
     invocation = dbt.invoke([*args, "--threads", DBT_THREADS], context=context, settings=settings)
-    events = invocation.stream()
-    if not by_day:
-        events = events.fetch_row_counts()  # tables only: dagster-dbt does not count the rows of a view
-    for event in events.fetch_column_metadata(with_column_lineage=True):
-        if by_day and isinstance(event, Output):
-            report_day_row_counts(context, dbt.warehouse_dsn, invocation.manifest, event)
-        elif isinstance(event, Output) and "dagster/row_count" not in event.metadata:
-            event = with_view_row_count(dbt.warehouse_dsn, invocation.manifest, event)
+    for event in invocation.stream():
+        if isinstance(event, Output):
+            # dagster-dbt counts the rows of tables only; by day, each day's count goes on its partition
+            event = with_model_metadata(invocation, event, row_count=not by_day)
+            if by_day:
+                report_day_row_counts(context, dbt.warehouse_dsn, invocation.manifest, event)
+            elif "dagster/row_count" not in event.metadata:
+                event = with_view_row_count(dbt.warehouse_dsn, invocation.manifest, event)
         yield event
     if not invocation.is_successful():
-        raise describe_failure(invocation)
+        raise describe_failure(invocation)  # its artifacts stay for a look (the failure names the command)
+    discard_artifacts(invocation)
+
+
+def discard_artifacts(invocation: DbtCliInvocation) -> None:
+    """Remove a successful invocation's own target folder (``target/<step>-<run>-<id>``: dagster-dbt's
+    copy of the manifest, run results, logs; 4-6 MB each). Kept, they grew by one per dbt step of every
+    run: a gigabyte after a few days of history, more every day with the real-time refreshes."""
+    target = Path(invocation.target_path)
+    if target.parent == Path(invocation.project_dir) / "target" and target.name != "target":
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def _node(manifest: Mapping[str, Any], output: Output) -> Mapping[str, Any] | None:
