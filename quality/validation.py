@@ -39,6 +39,7 @@ import psycopg
 from foundation.connections import clock_option, connect, sqlalchemy_url
 from foundation.settings import now as platform_now
 from quality import policy
+from quality.docs_templates import share_compiled_templates
 from quality.rules import QUALITY_SCHEMA, Rule, TableSuite, ident
 from quality.warehouse import (
     WINDOW_END_SETTING,
@@ -141,6 +142,7 @@ def _new_session(url: str, data_docs_dir: Path | None) -> GXSession:
     context = gx.get_context(mode="ephemeral", runtime_environment={_URL_VARIABLE: url})
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     if data_docs_dir is not None:
+        share_compiled_templates()
         data_docs_dir.mkdir(parents=True, exist_ok=True)
         context.add_data_docs_site(site_name=DATA_DOCS_SITE, site_config={
             "class_name": "SiteBuilder",
