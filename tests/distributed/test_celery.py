@@ -92,11 +92,13 @@ def stack(simulations: Simulations) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def dagster_home(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A persistent instance the run and the workers share: its storage in the platform's PostgreSQL."""
+    """A persistent instance the run and the workers share: the platform's storage (dagster.yaml's) in
+    the platform's PostgreSQL."""
     home = tmp_path_factory.mktemp("dagster_home")
     url = sqlalchemy_url(platform.dagster_dsn or os.environ["PLATFORM_DAGSTER_DSN"], driver="psycopg2")
-    (home / "dagster.yaml").write_text(yaml.safe_dump({"storage": {"postgres": {"postgres_url": url}},
-                                                      "telemetry": {"enabled": False}}))
+    storage = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())["storage"]
+    storage["custom"]["config"]["postgres_url"] = url
+    (home / "dagster.yaml").write_text(yaml.safe_dump({"storage": storage, "telemetry": {"enabled": False}}))
     return home
 
 
