@@ -205,6 +205,7 @@ def chart_instance(values: dict[str, Any]) -> dict[str, Any]:
         }),
         "run_coordinator": ("dagster.core.run_coordinator", "QueuedRunCoordinator", {
             "max_concurrent_runs": queue["maxConcurrentRuns"],
+            "dequeue_interval_seconds": queue["dequeueIntervalSeconds"],
             "tag_concurrency_limits": queue["tagConcurrencyLimits"],
         }),
         "compute_logs": ("dagster.core.storage.noop_compute_log_manager", "NoOpComputeLogManager", None),
