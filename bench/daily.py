@@ -81,6 +81,8 @@ def run_timings(instance: object, run_id: str) -> dict[str, object]:
     overhead = sum(starts[s] - workers[s] for s in starts if s in workers)
     return {
         "steps": len(starts),
+        # dbt invocations: the job's two dbt ops, split by Dagster into one step per depth (docs/realtime.md)
+        "dbt_steps": sum(1 for step in starts if step.startswith(("marts", "daily_marts"))),
         "step_overhead_seconds": round(overhead, 1),
         "step_seconds_by_kind": {k: round(v, 1) for k, v in sorted(by_kind.items())},
         "run_events": run_events,
