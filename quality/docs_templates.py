@@ -36,14 +36,14 @@ class MemoryBytecodeCache(BytecodeCache):
 
 
 _CACHE = MemoryBytecodeCache()
-_INSTALLED = threading.Lock()
+_INSTALL_LOCK = threading.Lock()
 _installed = False
 
 
 def share_compiled_templates() -> None:
     """Make every GX Data Docs view of this process use one bytecode cache (idempotent)."""
     global _installed
-    with _INSTALLED:
+    with _INSTALL_LOCK:
         if _installed:
             return
         from great_expectations.render.view.view import DefaultJinjaView

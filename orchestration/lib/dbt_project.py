@@ -75,14 +75,10 @@ def prepare_manifest(project: DbtProject | None = None) -> None:
 
 
 @cache
-def _dbt_cli_version(executable: str) -> version.Version:
-    """The version of the dbt at ``executable``: the installed dbt-core's when it is the dbt beside this
-    interpreter (no process to start), otherwise what ``dbt --version`` prints."""
-    if Path(executable).resolve() == (Path(sys.executable).parent / "dbt").resolve():
-        from importlib.metadata import version as installed
+def _installed_dbt_version() -> version.Version:
+    from importlib.metadata import version as installed
 
-        return version.parse(installed("dbt-core"))
-    return DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=executable)._cli_version
+    return version.parse(installed("dbt-core"))
 
 
 _ENVIRON_LOCK = threading.Lock()
@@ -117,8 +113,11 @@ class PlatformDbtResource(DbtCliResource):
     @cached_property
     def _cli_version(self) -> version.Version:
         """dagster-dbt asks ``dbt --version`` for this on every step (a new Python process and dbt's
-        imports: 1.7 s, paid again by each dbt step of a run); dbt's version is asked once per process."""
-        return _dbt_cli_version(self.dbt_executable)
+        imports: 1.7 s, paid again by each dbt step of a run). For the dbt beside this interpreter it is
+        the installed dbt-core's version, read once per process; any other dbt is still asked."""
+        if Path(self.dbt_executable).resolve() == (Path(sys.executable).parent / "dbt").resolve():
+            return _installed_dbt_version()
+        return super()._cli_version
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:
         """The in-process dbt adapter dagster-dbt reads column types and row counts through. dagster-dbt

@@ -44,12 +44,14 @@ def application_name() -> str:
 
 
 class _Pooled:
-    """Mixin for a dagster-postgres storage: its engine (``_engine``) pooled, disposed with it."""
+    """Mixin for a dagster-postgres storage: made as the storage makes itself, then its engine
+    (``_engine``) replaced by a pooled one, which is disposed with the storage."""
 
     _engine: Any
     postgres_url: str
 
-    def _pool(self, token_provider: Any) -> None:
+    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, token_provider: Any = None) -> None:
+        super().__init__(postgres_url, should_autocreate_tables, token_provider=token_provider)  # type: ignore[call-arg]
         unpooled = self._engine
         self._engine = create_pg_engine(self.postgres_url, token_provider, isolation_level="AUTOCOMMIT",
                                         pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW,
@@ -63,21 +65,15 @@ class _Pooled:
 
 
 class PooledRunStorage(_Pooled, PostgresRunStorage):
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, token_provider: Any = None) -> None:
-        super().__init__(postgres_url, should_autocreate_tables, token_provider=token_provider)
-        self._pool(token_provider)
+    """Runs."""
 
 
 class PooledEventLogStorage(_Pooled, PostgresEventLogStorage):
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, token_provider: Any = None) -> None:
-        super().__init__(postgres_url, should_autocreate_tables, token_provider=token_provider)
-        self._pool(token_provider)
+    """The event log."""
 
 
 class PooledScheduleStorage(_Pooled, PostgresScheduleStorage):
-    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, token_provider: Any = None) -> None:
-        super().__init__(postgres_url, should_autocreate_tables, token_provider=token_provider)
-        self._pool(token_provider)
+    """Schedule and sensor state."""
 
 
 class PooledPostgresStorage(DagsterPostgresStorage):
