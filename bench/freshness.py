@@ -125,11 +125,9 @@ def main() -> int:
 
     from dagster import DagsterInstance, RunsFilter
 
-    from bench.daily import run_job
+    from bench.daily import run_job, simulated_history
     from foundation.settings import today
     from orchestration.cli.launch import RunRequest, running_daemon
-    from orchestration.lib.dbt_project import prepare_manifest
-    from orchestration.simulator import simulate
     from orchestration.stack.control import stack_down, stack_up
 
     settings = stack_up()
@@ -139,8 +137,7 @@ def main() -> int:
                                  "scale": options.scale}
     writer = Writer(settings.app_dsn, options.interval)
     try:
-        prepare_manifest()
-        simulate(settings.app_dsn, seed=7, scale=options.scale, days=options.days, end_date=end)
+        simulated_history(settings.app_dsn, scale=options.scale, days=options.days, end=end)
         with DagsterInstance.get() as instance:
             with running_daemon(home / "daemon-setup.log"):
                 run_job(instance, RunRequest("daily_pipeline_job", window=(end - timedelta(days=options.days), end)))
