@@ -53,3 +53,29 @@ def test_every_process_plans_the_same_steps_for_each_job() -> None:
             assert other[name]["nodes"] == first[name]["nodes"], f"{name}: a step names other assets in another process"
     # the daily pipeline's runs re-execute without "the loaded job may differ"
     assert {plans["daily_pipeline_job"]["snapshot"] for plans in (first, *others)} == {first["daily_pipeline_job"]["snapshot"]}
+
+
+def test_each_dbt_op_runs_as_one_dbt_invocation() -> None:
+    """A job's dbt ops are not cut into pieces: each piece is a dbt invocation of its own, paying dbt's
+    start-up (the daily pipeline ran dbt eight times a day). They were cut because dbt's source tests,
+    checks on the raw assets run by the ``marts`` op, were blocking: the raw loads downstream of a raw
+    table waited on ``marts``, which waits on them (a cycle Dagster resolves by splitting ``marts``)."""
+    import re
+
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for name in ("daily_pipeline_job", "realtime_refresh_job", "raw_daily_job", "raw_snapshots_job"):
+        nodes = set(defs.resolve_job_def(name).graph.node_dict)
+        assert not [n for n in nodes if re.fullmatch(r"(daily_)?marts_\d+", n)], f"{name}: {sorted(nodes)}"
+    daily = set(defs.resolve_job_def("daily_pipeline_job").graph.node_dict)
+    assert {"marts", "daily_marts"} <= daily
+    # what changed is only whether a source test gates execution: it is still a check on its raw asset,
+    # and a mart's own tests still gate what reads the mart
+    source_test = dg.AssetCheckKey(dg.AssetKey(["raw", "agents"]), "source_not_null_raw_agents_id")
+    assert source_test in graph.asset_check_keys
+    assert not graph.get_check_spec(source_test).blocking
+    mart_tests = [k for k in graph.asset_check_keys if k.asset_key.path[0] == "marts" and k.name.startswith("unique_")]
+    assert mart_tests and all(graph.get_check_spec(k).blocking for k in mart_tests)

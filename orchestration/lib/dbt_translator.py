@@ -11,12 +11,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dagster import AssetKey
+from dagster import AssetCheckSpec, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 from foundation.catalog import RAW_SCHEMA
+
+if TYPE_CHECKING:
+    from dagster_dbt import DbtProject
 
 MODEL_GROUPS = ("staging", "marts", "ml_features", "exports")
 _KEY_PREFIX_BY_GROUP = {"staging": "staging", "marts": "marts", "ml_features": "ml_features", "exports": "marts"}
@@ -41,6 +44,29 @@ class MartsTranslator(DagsterDbtTranslator):
             return AssetKey(["reference", name])
         group = self.get_group_name(dbt_resource_props) or "marts"
         return AssetKey([_KEY_PREFIX_BY_GROUP.get(group, group), name])
+
+    def get_asset_check_spec(
+        self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetCheckSpec | None:
+        """dbt's tests as checks; a source test gates nothing outside dbt's own build.
+
+        dagster-dbt makes every error-severity test a blocking check. A blocking check is an
+        execution dependency of everything downstream of its asset, and a source test runs in the
+        ``marts`` step: the raw loads downstream of a raw table (the quarantine cascade,
+        ``raw/agents`` after ``raw/specialties``) would wait on the ``marts`` step, which waits on
+        them. Dagster breaks that cycle by cutting ``marts`` into one dbt invocation per depth of
+        the raw chain (eight invocations of dbt per day, each paying dbt's start-up). The raw
+        loads are gated by their own Great Expectations checks (``id_complete`` is the same rule);
+        inside the ``marts`` step dbt itself skips the models downstream of a failed source test.
+        """
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or not spec.blocking:
+            return spec
+        attached = manifest["nodes"].get(unique_id, {}).get("attached_node") or ""
+        parents = manifest.get("parent_map", {}).get(unique_id, [])
+        if attached.startswith("source.") or (not attached and any(p.startswith("source.") for p in parents)):
+            return spec._replace(blocking=False)
+        return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
