@@ -96,6 +96,13 @@ def test_a_partition_run_replaces_its_day_exactly(built_marts: DbtBuild, warehou
     assert checks and all(c.passed for c in checks)
     materialized = {m.asset_key for m in result.get_asset_materialization_events() if m.asset_key}
     assert dg.AssetKey(["marts", "agent_analytics"]) in materialized
+    # each model's column types, column lineage (fetched beside dbt, in a worker thread) and the day's rows
+    for event in result.get_asset_materialization_events():
+        metadata = event.materialization.metadata  # type: ignore[union-attr]
+        assert {"dagster/column_schema", "dagster/row_count"} <= set(metadata), event.asset_key
+    lineage = [e for e in result.get_asset_materialization_events()
+               if "dagster/column_lineage" in e.materialization.metadata]  # type: ignore[union-attr]
+    assert len(lineage) >= len(materialized) // 2
     # the successful dbt step left no target folder of its own behind (target/<step>-<run>-<id>)
     assert not list((DBT_PROJECT_DIR / "target").glob(f"*-{result.run_id[:7]}-*"))
 
@@ -150,6 +157,47 @@ def test_a_compile_error_names_the_model_and_quotes_dbt(tmp_path: Path, warehous
     assert "broken_mart" in description
     assert "no_such_model" in description
     assert "Traceback" not in description
+
+
+def _unable_to_partial_parse(invocation: object) -> bool:
+    names = [e.raw_event["info"]["name"] for e in invocation.stream_raw_events()]  # type: ignore[attr-defined]
+    return "UnableToPartialParse" in names
+
+
+def test_a_step_that_had_to_parse_again_leaves_its_parse_to_the_next(tmp_path: Path, warehouse_dsn: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """dbt re-parses the whole project when the profile it renders is not the one of the kept partial parse
+    (the warehouse moved since ``platform dbt-prepare``). Each dbt step parses in its own target folder,
+    removed after it: without handing its parse on, every later step parsed everything again."""
+    from orchestration.defs.marts.assets import PARTIAL_PARSE, discard_artifacts
+
+    project = tmp_path / "dbt_project"
+    project.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(DBT_PROJECT_DIR / name, project / name)
+    shutil.copytree(DBT_PROJECT_DIR / "macros", project / "macros")
+    (project / "models" / "marts").mkdir(parents=True)
+    (project / "models" / "marts" / "one.sql").write_text("select 1 as x\n")
+    dbt = DbtCliResource(project_dir=str(project), dbt_executable=dbt_executable())
+    for name, value in dbt_environment(warehouse_dsn).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PLATFORM_WAREHOUSE_PORT", "6543")  # parsed for another warehouse
+    prepared = dbt.cli(["parse"], target_path=project / "target").wait()
+    assert prepared.is_successful()
+    kept = project / "target" / PARTIAL_PARSE
+    before = kept.read_bytes()
+
+    monkeypatch.setenv("PLATFORM_WAREHOUSE_PORT", dbt_environment(warehouse_dsn)["PLATFORM_WAREHOUSE_PORT"])
+    first = dbt.cli(["parse"], raise_on_error=False)
+    assert _unable_to_partial_parse(first) and first.is_successful()
+    assert Path(first.target_path).parent == project / "target"
+    discard_artifacts(first)
+    assert not Path(first.target_path).exists()
+    assert kept.read_bytes() != before  # the step's parse, for this warehouse
+
+    second = dbt.cli(["parse"], raise_on_error=False)
+    assert not _unable_to_partial_parse(second) and second.is_successful()
+    discard_artifacts(second)
 
 
 def test_a_failing_dbt_test_fails_its_check_with_the_failing_row_count(built_marts: DbtBuild,

@@ -10,7 +10,9 @@
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
+import filecmp
 import logging
+import os
 import shutil
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -23,7 +25,7 @@ from psycopg import sql
 
 from foundation.connections import connect
 from orchestration.lib.dbt_env import window_settings
-from orchestration.lib.dbt_metadata import with_model_metadata
+from orchestration.lib.dbt_metadata import enriched_in_background, with_model_metadata
 from orchestration.lib.dbt_project import PlatformDbtResource, marts_dbt_project
 from orchestration.lib.dbt_translator import MartsTranslator
 from orchestration.lib.partition_events import run_partition_keys
@@ -97,27 +99,45 @@ def run_dbt(context: AssetExecutionContext, dbt: PlatformDbtResource, args: list
     each built model with its column types and column lineage (dagster-dbt reads them from the
     warehouse) and its row count: the table's, or with ``by_day`` each day's on that day."""
     invocation = dbt.invoke([*args, "--threads", DBT_THREADS], context=context, settings=settings)
-    for event in invocation.stream():
-        if isinstance(event, Output):
-            # dagster-dbt counts the rows of tables only; by day, each day's count goes on its partition
-            event = with_model_metadata(invocation, event, row_count=not by_day)
-            if by_day:
-                report_day_row_counts(context, dbt.warehouse_dsn, invocation.manifest, event)
-            elif "dagster/row_count" not in event.metadata:
-                event = with_view_row_count(dbt.warehouse_dsn, invocation.manifest, event)
+
+    def enrich(output: Output) -> Output:
+        # dagster-dbt counts the rows of tables only; by day, each day's count goes on its partition
+        output = with_model_metadata(invocation, output, row_count=not by_day)
+        if not by_day and "dagster/row_count" not in output.metadata:
+            output = with_view_row_count(dbt.warehouse_dsn, invocation.manifest, output)
+        return output
+
+    for event in enriched_in_background(invocation.stream(), enrich):
+        if by_day and isinstance(event, Output):
+            report_day_row_counts(context, dbt.warehouse_dsn, invocation.manifest, event)
         yield event
     if not invocation.is_successful():
         raise describe_failure(invocation)  # its artifacts stay for a look (the failure names the command)
     discard_artifacts(invocation)
 
 
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
 def discard_artifacts(invocation: DbtCliInvocation) -> None:
     """Remove a successful invocation's own target folder (``target/<step>-<run>-<id>``: dagster-dbt's
     copy of the manifest, run results, logs; 4-6 MB each). Kept, they grew by one per dbt step of every
-    run: a gigabyte after a few days of history, more every day with the real-time refreshes."""
+    run: a gigabyte after a few days of history, more every day with the real-time refreshes.
+
+    dbt starts from the project's ``target/partial_parse.msgpack`` (dagster-dbt copies it in) and parses
+    the whole project again when it no longer fits (the warehouse's address or user changed since
+    ``platform dbt-prepare``: "Unable to do partial parsing because profile has changed", 2-3 s per
+    invocation). The invocation's new one then becomes the project's (an atomic rename), so one run
+    pays that parse, not every dbt step after it."""
     target = Path(invocation.target_path)
-    if target.parent == Path(invocation.project_dir) / "target" and target.name != "target":
-        shutil.rmtree(target, ignore_errors=True)
+    project_target = Path(invocation.project_dir) / "target"
+    if target.parent != project_target or target.name == "target":
+        return
+    parsed, kept = target / PARTIAL_PARSE, project_target / PARTIAL_PARSE
+    if parsed.exists() and not (kept.exists() and filecmp.cmp(parsed, kept, shallow=False)):
+        os.replace(parsed, kept)
+        log.info("dbt parsed the project again: its partial parse replaces %s", kept)
+    shutil.rmtree(target, ignore_errors=True)
 
 
 def _node(manifest: Mapping[str, Any], output: Output) -> Mapping[str, Any] | None:
