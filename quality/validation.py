@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -100,6 +101,29 @@ class GXSession:
     source: Any
     assets: dict[str, Any] = field(default_factory=dict)
     docs: bool = False
+    index_built: bool = False
+    unindexed: list[Any] = field(default_factory=list)  # the last page written since the index was
+
+    def build_docs(self, result_key: Any, suite_name: str) -> None:
+        """Data Docs of one validation: its page and its suite's page. The index (GX renders a link to
+        every validation the process has made: built after each of a run's ~50 validations, it cost more
+        than the pages) is built with the process's first page and again when the process ends
+        (``build_docs_index``)."""
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        pages = [result_key, ExpectationSuiteIdentifier(name=suite_name)]
+        self.context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=pages,
+                                     build_index=not self.index_built)
+        self.unindexed = pages if self.index_built else []
+        self.index_built = True
+
+    def build_docs_index(self) -> None:
+        """The Data Docs index, when pages were written since it was built (with the last page again:
+        GX builds the index only beside a page)."""
+        if self.unindexed:
+            self.context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=self.unindexed,
+                                         build_index=True)
+            self.unindexed = []
 
     def batch(self, view: str) -> Any:
         """The batch view's batch definition; its table asset is reflected once per process (the
@@ -154,7 +178,17 @@ def _new_session(url: str, data_docs_dir: Path | None) -> GXSession:
     for engine in {source.get_engine(), source.get_execution_engine().engine}:
         event.listen(engine, "checkout", _set_window)
     log.info("Great Expectations session for the warehouse ready (one per process)")
-    return GXSession(context, source, docs=data_docs_dir is not None)
+    session = GXSession(context, source, docs=data_docs_dir is not None)
+    if session.docs:
+        atexit.register(_index_at_exit, session)
+    return session
+
+
+def _index_at_exit(session: GXSession) -> None:
+    try:
+        session.build_docs_index()
+    except Exception:  # a process ending must not fail on its Data Docs index
+        log.warning("Data Docs index not rebuilt at exit", exc_info=True)
 
 
 @contextmanager
@@ -294,13 +328,13 @@ def _run(session: GXSession, gx: Any, batch_definition: Any, suite: TableSuite, 
     gx_suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite.suite_name, expectations=expectations))
     definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_definition,
                                                                             suite=gx_suite))
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[DATA_DOCS_SITE])] if session.docs else []
     checkpoint = context.checkpoints.add(gx.Checkpoint(name=name, validation_definitions=[definition],
-                                                       actions=actions, result_format=result_format))
+                                                       actions=[], result_format=result_format))
     outcome = checkpoint.run()
     (key, result), = outcome.run_results.items()
     docs_url = None
     if session.docs:
+        session.build_docs(key, suite.suite_name)
         urls = context.get_docs_sites_urls(resource_identifier=key, site_name=DATA_DOCS_SITE)
         docs_url = urls[0]["site_url"] if urls else None
     return {"results": result.results, "docs_url": docs_url}

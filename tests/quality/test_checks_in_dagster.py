@@ -132,6 +132,35 @@ def test_validation_writes_data_docs(scratch: ScratchStack, tmp_path: Path) -> N
     assert (tmp_path / "docs" / "index.html").exists()
 
 
+_VALIDATE_TWO = """
+import sys
+from pathlib import Path
+from quality.rules import RAW_SUITES
+from quality.validation import validate_suite
+for table in ("specialties", "agents"):
+    validate_suite(RAW_SUITES[table], sys.argv[1], data_docs_dir=Path(sys.argv[2]))
+"""
+
+
+def test_the_data_docs_index_lists_every_validation_of_a_process(scratch: ScratchStack, tmp_path: Path) -> None:
+    """A process's pages are indexed when it ends: the index is not rebuilt after each of a run's ~50
+    validations (it renders a link to every validation of the process: more work than the pages)."""
+    import subprocess
+    import sys
+
+    from foundation.settings import REPO_ROOT
+
+    scratch.simulate(0.0)
+    scratch.load(("specialties", "agents"), quarantine=False)
+    docs = tmp_path / "docs"
+    subprocess.run([sys.executable, "-c", _VALIDATE_TWO, scratch.warehouse_dsn, str(docs)], cwd=REPO_ROOT,
+                   check=True, capture_output=True, timeout=300)
+    pages = sorted(p.relative_to(docs).as_posix() for p in (docs / "validations").rglob("*.html"))
+    assert len(pages) == 2 and {p.split("/")[2] for p in pages} == {"specialties", "agents"}
+    index = (docs / "index.html").read_text()
+    assert all(page in index for page in pages), pages
+
+
 def test_socket_and_password_dsns_become_sqlalchemy_urls() -> None:
     from sqlalchemy.engine import make_url
 
