@@ -51,7 +51,7 @@ from datamove.bigquery import (
     inspect_day,
     replace_day_partition,
 )
-from datamove.export_specs import PARTITION_FIELD, ExportSpec
+from datamove.export_specs import PARTITION_FIELD, Column, ExportSpec
 from datamove.faults import fault_point
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _select_expression(field: bigquery.SchemaField, pg_type: str) -> str:
+def _select_expression(field: Column, pg_type: str) -> str:
     column = _quote(field.name)
     numeric_source = pg_type.startswith(_NUMERIC_PG)
     if field.field_type == "NUMERIC":
@@ -244,7 +244,7 @@ def _same(a: Decimal | None, b: Any) -> bool:
 def _prepare_target(spec: ExportSpec, client: bigquery.Client, dataset: str, location: str | None, table_id: str,
                     day: date) -> DayTarget:
     ensure_dataset(client, dataset, location)
-    schema = list(spec.schema)
+    schema = spec.bigquery_schema()
     ensure_day_partitioned_table(client, table_id, schema, PARTITION_FIELD, list(spec.clustering), spec.added_columns)
     return inspect_day(client, table_id, day, schema, PARTITION_FIELD)
 
@@ -255,7 +255,7 @@ def export_day(spec: ExportSpec, *, read_dsn: str, client: bigquery.Client, data
     started = time.perf_counter()
     relation = f"{_quote(source_schema)}.{_quote(spec.name)}"
     table_id = f"{client.project}.{dataset}.{spec.name}"
-    schema = list(spec.schema)
+    schema = spec.bigquery_schema()
     with tempfile.TemporaryDirectory(prefix=f"export-{spec.name}-") as folder, \
             ThreadPoolExecutor(1, thread_name_prefix="bigquery") as bigquery_side:
         path = Path(folder) / f"{spec.name}-{day.isoformat()}.parquet"
