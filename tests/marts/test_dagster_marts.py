@@ -139,17 +139,22 @@ def test_a_day_that_became_empty_loses_its_old_rows(built_marts: DbtBuild, wareh
                 conn.execute(f"delete from marts.{mart} where day = %s", (empty_day,))  # noqa: S608
 
 
-def test_a_compile_error_names_the_model_and_quotes_dbt(tmp_path: Path, warehouse_dsn: str) -> None:
-    from orchestration.defs.marts.assets import describe_failure
-
-    # The project's settings and macros with one broken model: parses in seconds.
+def _one_model_project(tmp_path: Path, model: str, sql: str) -> Path:
+    """The project's settings and macros with one model of its own: parses in seconds."""
     project = tmp_path / "dbt_project"
     project.mkdir()
     for name in ("dbt_project.yml", "profiles.yml"):
         shutil.copy(DBT_PROJECT_DIR / name, project / name)
     shutil.copytree(DBT_PROJECT_DIR / "macros", project / "macros")
     (project / "models" / "marts").mkdir(parents=True)
-    (project / "models" / "marts" / "broken_mart.sql").write_text("select {{ ref('no_such_model') }}.x\n")
+    (project / "models" / "marts" / f"{model}.sql").write_text(sql)
+    return project
+
+
+def test_a_compile_error_names_the_model_and_quotes_dbt(tmp_path: Path, warehouse_dsn: str) -> None:
+    from orchestration.defs.marts.assets import describe_failure
+
+    project = _one_model_project(tmp_path, "broken_mart", "select {{ ref('no_such_model') }}.x\n")
     invocation = DbtCliResource(project_dir=str(project), dbt_executable=dbt_executable()).cli(
         ["compile", "--select", "broken_mart"], raise_on_error=False)
     invocation.wait()
@@ -171,13 +176,7 @@ def test_a_step_that_had_to_parse_again_leaves_its_parse_to_the_next(tmp_path: P
     removed after it: without handing its parse on, every later step parsed everything again."""
     from orchestration.defs.marts.assets import PARTIAL_PARSE, discard_artifacts
 
-    project = tmp_path / "dbt_project"
-    project.mkdir()
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(DBT_PROJECT_DIR / name, project / name)
-    shutil.copytree(DBT_PROJECT_DIR / "macros", project / "macros")
-    (project / "models" / "marts").mkdir(parents=True)
-    (project / "models" / "marts" / "one.sql").write_text("select 1 as x\n")
+    project = _one_model_project(tmp_path, "one", "select 1 as x\n")
     dbt = DbtCliResource(project_dir=str(project), dbt_executable=dbt_executable())
     for name, value in dbt_environment(warehouse_dsn).items():
         monkeypatch.setenv(name, value)
