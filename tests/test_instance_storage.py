@@ -67,3 +67,45 @@ def test_an_instance_survives_its_connection_being_closed(instance: DagsterInsta
     run = instance.add_run(DagsterRun(job_name="storage_probe", run_id=os.urandom(8).hex()))
     assert instance.get_run_by_id(run.run_id) is not None
     instance.delete_run(run.run_id)
+
+
+_POOLED_STEP = """
+import time
+import dagster as dg
+from foundation.pools import DBT_WAREHOUSE_POOL
+
+@dg.asset(pool=DBT_WAREHOUSE_POOL)
+def rebuild() -> None:
+    started = time.time()
+    time.sleep(1.5)
+    print("SPAN", started, time.time(), flush=True)
+
+with dg.DagsterInstance.get() as instance:
+    assert dg.materialize([rebuild], instance=instance).success
+"""
+
+
+def test_two_runs_never_run_their_dbt_steps_at_once(instance: DagsterInstance) -> None:
+    """Runs of different days overlap (a real-time refresh beside the daily run or a backfill); their dbt
+    steps rebuild the same unpartitioned models and failure tables, so they claim the one slot of the
+    ``dbt_warehouse`` pool (set on the instance by ``platform up``) and wait for each other. Two run
+    processes on the platform's instance, each with a step of that pool."""
+    import subprocess
+    import sys
+
+    from foundation.pools import DBT_WAREHOUSE_POOL
+    from orchestration.defs.marts.assets import daily_marts, marts
+    from orchestration.stack.control import apply_pool_limits
+
+    assert marts.op.pool == daily_marts.op.pool == DBT_WAREHOUSE_POOL
+    apply_pool_limits()  # on this test's instance (DAGSTER_HOME), as `platform up` does
+    assert instance.event_log_storage.get_concurrency_info(DBT_WAREHOUSE_POOL).slot_count == 1
+
+    runs = [subprocess.Popen([sys.executable, "-c", _POOLED_STEP], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=180)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    spans = sorted(tuple(map(float, line.split()[1:])) for out in outputs for line in out.splitlines()
+                   if line.startswith("SPAN "))
+    (first, second) = spans
+    assert second[0] >= first[1], f"the two steps overlapped: {spans}"
