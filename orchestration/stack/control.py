@@ -7,7 +7,6 @@ import os
 import shutil
 
 from foundation.connections import sqlalchemy_url
-from foundation.pools import POOL_LIMITS
 from foundation.settings import REPO_ROOT, Settings, load_settings
 from orchestration.db.migrate import upgrade
 from orchestration.stack.bigquery import ensure_emulator, stop_emulator
@@ -28,17 +27,7 @@ def stack_up() -> Settings:
     dagster_home = os.environ["DAGSTER_HOME"]
     os.makedirs(dagster_home, exist_ok=True)
     shutil.copyfile(REPO_ROOT / "dagster.yaml", os.path.join(dagster_home, "dagster.yaml"))
-    apply_pool_limits()
     return settings
-
-
-def apply_pool_limits() -> None:
-    """The concurrency pools' limits (foundation/pools.py) on the instance of DAGSTER_HOME."""
-    from dagster import DagsterInstance
-
-    with DagsterInstance.get() as instance:
-        for pool, limit in POOL_LIMITS.items():
-            instance.event_log_storage.set_concurrency_slots(pool, limit)
 
 
 def uses_embedded_bigquery() -> bool:

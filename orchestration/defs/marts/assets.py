@@ -24,7 +24,6 @@ from dagster_dbt import DbtCliInvocation, dbt_assets
 from psycopg import sql
 
 from foundation.connections import connect
-from foundation.pools import DBT_WAREHOUSE_POOL
 from orchestration.lib.dbt_env import window_settings
 from orchestration.lib.dbt_metadata import enriched_in_background, with_model_metadata
 from orchestration.lib.dbt_project import PlatformDbtResource, marts_dbt_project
@@ -191,7 +190,6 @@ def report_day_row_counts(context: AssetExecutionContext, warehouse_dsn: str, ma
     backfill_policy=BackfillPolicy.single_run(),
     dagster_dbt_translator=translator,
     name="daily_marts",
-    pool=DBT_WAREHOUSE_POOL,
 )
 def daily_marts(context: AssetExecutionContext, dbt: PlatformDbtResource) -> Iterator[Any]:
     settings = partition_window_settings(context)
@@ -204,7 +202,6 @@ def daily_marts(context: AssetExecutionContext, dbt: PlatformDbtResource) -> Ite
     exclude=DAILY_SELECTION,
     dagster_dbt_translator=translator,
     name="marts",
-    pool=DBT_WAREHOUSE_POOL,  # one dbt step at a time across runs (foundation/pools.py)
 )
 def marts(context: AssetExecutionContext, dbt: PlatformDbtResource) -> Iterator[Any]:
     yield from run_dbt(context, dbt, ["build"])
