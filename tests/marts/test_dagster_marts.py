@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliInvocation, DbtCliResource
 
 from foundation.catalog import SOURCE_TABLES
 from foundation.settings import today as platform_today
@@ -164,8 +164,8 @@ def test_a_compile_error_names_the_model_and_quotes_dbt(tmp_path: Path, warehous
     assert "Traceback" not in description
 
 
-def _unable_to_partial_parse(invocation: object) -> bool:
-    names = [e.raw_event["info"]["name"] for e in invocation.stream_raw_events()]  # type: ignore[attr-defined]
+def _unable_to_partial_parse(invocation: DbtCliInvocation) -> bool:
+    names = [e.raw_event["info"]["name"] for e in invocation.stream_raw_events()]
     return "UnableToPartialParse" in names
 
 
