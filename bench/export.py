@@ -98,7 +98,7 @@ def main() -> int:
             conn.execute("VACUUM ANALYZE marts.customer_behavior")
         client = make_client(settings.bigquery_project, settings.bigquery_location, endpoint)
         spec = EXPORTS["customer_behavior"]
-        schema = list(spec.schema)
+        schema = spec.bigquery_schema()
         parquets = {day: home / f"{day}.parquet" for day in days}
         started = time.perf_counter()
         for day in days:
