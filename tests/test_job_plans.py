@@ -79,3 +79,29 @@ def test_each_dbt_op_runs_as_one_dbt_invocation() -> None:
     assert not graph.get_check_spec(source_test).blocking
     mart_tests = [k for k in graph.asset_check_keys if k.asset_key.path[0] == "marts" and k.name.startswith("unique_")]
     assert mart_tests and all(graph.get_check_spec(k).blocking for k in mart_tests)
+
+
+def test_every_job_that_runs_dbt_takes_its_turn_on_the_warehouse() -> None:
+    """Two runs with a dbt step at once (a refresh of today beside another day's daily run, a raw
+    backfill beside either) rebuild the same staging views and test-failure tables under each other.
+    The queue lets one run tagged ``DBT_RUN_TAGS`` in flight (``dagster.yaml``); a job that runs dbt and
+    forgets the tag would race again."""
+    import yaml
+
+    from foundation.settings import REPO_ROOT
+    from orchestration.definitions import defs
+    from orchestration.defs.marts.assets import daily_marts, marts
+    from orchestration.lib.dbt_project import DBT_RUN_TAGS
+
+    dbt_ops = {daily_marts.op.name, marts.op.name}
+    with_dbt = {job.name for job in defs.resolve_all_job_defs()
+                if not job.name.startswith("__") and dbt_ops & set(job.graph.node_dict)}
+    assert {"daily_pipeline_job", "realtime_refresh_job"} <= with_dbt
+    for name in with_dbt:
+        tags = defs.resolve_job_def(name).tags
+        assert DBT_RUN_TAGS.items() <= tags.items(), f"{name} runs dbt but its runs are not tagged {DBT_RUN_TAGS}"
+    # and the queue holds such runs to one at a time
+    instance = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    limits = instance["run_coordinator"]["config"]["tag_concurrency_limits"]
+    [(key, value)] = DBT_RUN_TAGS.items()
+    assert {"key": key, "limit": 1} in limits or {"key": key, "value": value, "limit": 1} in limits

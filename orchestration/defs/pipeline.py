@@ -11,6 +11,7 @@ from dagster import (
     schedule,
 )
 
+from orchestration.lib.dbt_project import DBT_RUN_TAGS
 from orchestration.lib.partitions import daily_partitions, previous_day
 
 # Everything that moves with the day: raw extraction (facts for the day, dimension
@@ -27,7 +28,7 @@ daily_pipeline_job = define_asset_job(
     partitions_def=daily_partitions,
     description="Raw extraction -> quality checks and quarantine -> dbt staging and marts for one day "
     "(or a range, as a single run).",
-    tags={"platform/pipeline": "daily"},
+    tags={"platform/pipeline": "daily", **DBT_RUN_TAGS},
 )
 
 

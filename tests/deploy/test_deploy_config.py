@@ -396,6 +396,7 @@ def test_heavy_jobs_have_a_valid_k8s_job_executor_config(jobs: dict[str, Any]) -
     "platform/archive",
     "platform/housekeeping",
     "platform/realtime",
+    "platform/dbt",
 ])
 def test_each_queue_limit_binds_the_runs_it_is_for(key: str, instance: dict[str, Any], jobs: dict[str, Any]) -> None:
     assert key in {limit["key"] for limit in instance["run_coordinator"]["config"]["tag_concurrency_limits"]}

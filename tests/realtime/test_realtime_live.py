@@ -15,6 +15,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import dagster as dg
 import psycopg
@@ -22,8 +23,16 @@ import pytest
 
 from foundation.connections import sqlalchemy_url
 from foundation.settings import REPO_ROOT
-from orchestration.cli.launch import automation_paused, code_location, running_daemon, wait_for
+from orchestration.cli.launch import (
+    RunRequest,
+    automation_paused,
+    code_location,
+    running_daemon,
+    submit,
+    wait_for,
+)
 from orchestration.defs.realtime.sensors import realtime_sensor
+from orchestration.lib.dbt_project import DBT_RUN_TAGS
 from quality.policy import REALTIME_FRESHNESS
 from tests.realtime.conftest import RealtimeStack, realtime_stack
 from tests.simulations import Simulations
@@ -35,6 +44,7 @@ FRESHNESS_TARGET_SECONDS = REALTIME_FRESHNESS.total_seconds()  # seed 000: 5 min
 class Live:
     stack: RealtimeStack
     instance: dg.DagsterInstance
+    workspace: object
 
 
 def _refresh_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
@@ -63,7 +73,7 @@ def live(simulations: Simulations, tmp_path_factory: pytest.TempPathFactory) -> 
                 time.sleep(1)
             [first] = wait_for(instance, [r.run_id for r in _refresh_runs(instance)], timeout=600)
             assert first.status == dg.DagsterRunStatus.SUCCESS, f"the first refresh {first.run_id} failed"
-            yield Live(stack, instance)
+            yield Live(stack, instance, workspace)
 
 
 def _source_messages(stack: RealtimeStack) -> int:
@@ -99,3 +109,23 @@ def test_a_row_written_now_reaches_the_realtime_mart_within_the_target_by_itself
     assert any("moved" in r.tags.get("platform/trigger", "") for r in new), [r.tags for r in new]
     finished = wait_for(live.instance, [r.run_id for r in new], timeout=600)
     assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in finished), [(r.run_id, r.status) for r in finished]
+
+
+def test_a_daily_run_and_a_refresh_submitted_together_take_turns_on_the_warehouse(live: Live) -> None:
+    """Yesterday's daily run and today's refresh, submitted at the same moment (as the 02:00 schedule
+    and the sensor can), both run dbt on the warehouse: the queue starts one after the other, and both
+    succeed (side by side, one of the two dbt builds failed on a view or test table the other rebuilt)."""
+    today = live.stack.today
+    yesterday = (today - timedelta(days=1)).isoformat()
+    daily = submit(live.instance, live.workspace, RunRequest("daily_pipeline_job", partition=yesterday))
+    refresh = submit(live.instance, live.workspace, RunRequest("realtime_refresh_job", partition=today.isoformat()))
+    finished = wait_for(live.instance, [daily.run_id, refresh.run_id], timeout=900)
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in finished), [(r.job_name, r.status) for r in finished]
+    # no two runs with a dbt step were ever in flight together: these two, nor the sensor's refreshes
+    [(key, value)] = DBT_RUN_TAGS.items()
+    records = live.instance.get_run_records(dg.RunsFilter(tags={key: value}))
+    assert {daily.run_id, refresh.run_id} <= {r.dagster_run.run_id for r in records}
+    spans = sorted((r.start_time, r.end_time, r.dagster_run.job_name) for r in records if r.start_time)
+    assert all(s[1] is not None for s in spans), spans
+    for (_, ended, first), (started, _, second) in zip(spans, spans[1:], strict=False):
+        assert ended <= started, f"{first} and {second} ran dbt at the same time"

@@ -8,6 +8,7 @@ from dagster import AssetKey, AssetSelection, define_asset_job
 
 from foundation.catalog import REALTIME_TABLES
 from orchestration.defs.alerts.assets import BUDGET_ALERTS_KEY
+from orchestration.lib.dbt_project import DBT_RUN_TAGS
 from orchestration.lib.freshness import REALTIME_MART_NAMES
 from orchestration.lib.partitions import daily_partitions
 
@@ -31,5 +32,5 @@ realtime_refresh_job = define_asset_job(
     partitions_def=daily_partitions,
     description="Refresh a day of tasks, chat_messages and llm_usage, with their quality checks, the marts that "
     "read them (hourly and daily AgentGrid metrics, LLM cost, budgets, agent analytics) and the budget alerts.",
-    tags={REALTIME_TAG: "refresh"},
+    tags={REALTIME_TAG: "refresh", **DBT_RUN_TAGS},
 )
