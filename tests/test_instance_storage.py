@@ -67,3 +67,40 @@ def test_an_instance_survives_its_connection_being_closed(instance: DagsterInsta
     run = instance.add_run(DagsterRun(job_name="storage_probe", run_id=os.urandom(8).hex()))
     assert instance.get_run_by_id(run.run_id) is not None
     instance.delete_run(run.run_id)
+
+
+def test_materializations_and_check_results_open_no_session(instance: DagsterInstance, platform: Settings) -> None:
+    """dagster-postgres asks whether a table exists on every check result and every materialization;
+    for a materialization it asked on a second connection while the first held the transaction: a
+    new session per materialization, 73 a day (and 1,099 catalogue queries). The storage remembers
+    the tables it found."""
+    from dagster import AssetCheckEvaluation, AssetKey, AssetMaterialization, DagsterEvent, DagsterEventType
+    from dagster._core.events import StepMaterializationData
+
+    dsn = platform.dagster_dsn
+    assert dsn
+    run = instance.add_run(DagsterRun(job_name="storage_probe", run_id=os.urandom(8).hex()))
+    key = AssetKey(["storage_probe", run.run_id])
+
+    def materialize(day: str) -> None:
+        data = StepMaterializationData(AssetMaterialization(asset_key=key, partition=day,
+                                                            tags={"dagster/data_version": day}))
+        instance.report_dagster_event(DagsterEvent(DagsterEventType.ASSET_MATERIALIZATION.value, "probe",
+                                                   event_specific_data=data), run.run_id)
+
+    def check(day: str) -> None:
+        evaluation = AssetCheckEvaluation(asset_key=key, check_name="probe", passed=True, partition=day)
+        instance.report_dagster_event(DagsterEvent(DagsterEventType.ASSET_CHECK_EVALUATION.value, "probe",
+                                                   event_specific_data=evaluation), run.run_id)
+
+    materialize("2026-01-01")
+    check("2026-01-01")
+    before = _sessions(dsn)
+    for day in range(2, 12):
+        materialize(f"2026-01-{day:02d}")
+        check(f"2026-01-{day:02d}")
+    assert _sessions(dsn) - before == 1  # the second count's own
+    assert len(instance.fetch_materializations(key, limit=20).records) == 11
+    instance.delete_run(run.run_id)
+    instance.wipe_assets([key])
+
