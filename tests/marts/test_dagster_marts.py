@@ -232,3 +232,57 @@ def test_a_failing_dbt_test_fails_its_check_with_the_failing_row_count(built_mar
     assert check.name in description and "3 failing rows" in description
     assert read_sql(warehouse_dsn, "select count(*) - count(distinct pull_request_id) as d "
                                    "from ml_features.ml_pr_rework_features").d[0] == 0
+
+
+def test_column_lineage_is_parsed_again_only_when_what_it_reads_changed(tmp_path: Path, warehouse_dsn: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each dbt step attaches a model's column lineage, which sqlglot derives from the compiled SQL and the
+    columns of the model and its parents: 4.4 s a day for the same SQL and columns every day. It is kept
+    in the project's target folder and used while none of those changed; it is never stale."""
+    import psycopg
+    from dagster_dbt.core.dbt_event_iterator import _fetch_column_metadata
+
+    from orchestration.lib.dbt_metadata import LINEAGE_CACHE, column_metadata
+
+    project = _one_model_project(tmp_path, "lineage_probe_parent", "select 1 as x, 2 as y\n")
+    child_sql = project / "models" / "marts" / "lineage_probe_child.sql"
+    child_sql.write_text("select x as z from {{ ref('lineage_probe_parent') }}\n")
+    for name, value in dbt_environment(warehouse_dsn).items():
+        monkeypatch.setenv(name, value)
+    dbt = DbtCliResource(project_dir=str(project), dbt_executable=dbt_executable())
+    assert dbt.cli(["parse"], target_path=project / "target").wait().is_successful()
+
+    def child_metadata() -> tuple[dict[str, object], dict[str, object]]:
+        """The child's metadata as the platform attaches it, and as dagster-dbt computes it."""
+        invocation = dbt.cli(["run"], manifest=project / "target" / "manifest.json")
+        # outside a step dagster-dbt streams materializations; a step's Outputs carry the same metadata
+        [built] = [e for e in invocation.stream() if isinstance(e, dg.AssetMaterialization)
+                   and e.asset_key.path[-1] == "lineage_probe_child"]
+        return (column_metadata(invocation, built),  # type: ignore[arg-type]
+                _fetch_column_metadata(invocation, built, True) or {})
+
+    def depends_on(metadata: dict[str, object]) -> list[str]:
+        lineage = metadata["dagster/column_lineage"]
+        assert isinstance(lineage, dg.TableColumnLineage)
+        return [f"{d.asset_key.path[-1]}.{d.column_name}" for d in lineage.deps_by_column["z"]]
+
+    kept = project / LINEAGE_CACHE
+    try:
+        first, computed = child_metadata()
+        assert first == computed and depends_on(first) == ["lineage_probe_parent.x"]
+        [entry] = kept.glob("model.*.lineage_probe_child.*.json")
+        written = entry.stat().st_mtime_ns
+
+        again, computed = child_metadata()  # nothing changed: read, not parsed and written again
+        assert again == computed == first
+        assert entry.stat().st_mtime_ns == written
+
+        # the SQL changed, not a column or a type: only the SQL tells the old lineage from the new
+        child_sql.write_text("select y as z from {{ ref('lineage_probe_parent') }}\n")
+        changed, computed = child_metadata()
+        assert changed == computed and depends_on(changed) == ["lineage_probe_parent.y"]
+        assert len(list(kept.glob("model.*.lineage_probe_child.*.json"))) == 1  # one file per model
+    finally:
+        with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
+            for relation in ("lineage_probe_child", "lineage_probe_parent"):
+                conn.execute(f"drop table if exists marts.{relation} cascade")
