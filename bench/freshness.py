@@ -127,7 +127,7 @@ def main() -> int:
 
     from bench.daily import run_job, simulated_history
     from foundation.settings import today
-    from orchestration.cli.launch import RunRequest, running_daemon
+    from orchestration.cli.launch import RunRequest, code_location, running_daemon, serving_daemon
     from orchestration.stack.control import stack_down, stack_up
 
     settings = stack_up()
@@ -139,7 +139,9 @@ def main() -> int:
     try:
         simulated_history(settings.app_dsn, scale=options.scale, days=options.days, end=end)
         with DagsterInstance.get() as instance:
-            with running_daemon(home / "daemon-setup.log"):
+            # the history alone: the real-time sensor starts with the measurement, not beside the range run
+            with code_location(instance) as workspace, \
+                    serving_daemon(instance, workspace, keep=set(), log_path=home / "daemon-setup.log"):
                 run_job(instance, RunRequest("daily_pipeline_job", window=(end - timedelta(days=options.days), end)))
             started = time.time()
             with running_daemon(home / "daemon.log"):  # its sensors start running by default
