@@ -286,3 +286,31 @@ def test_column_lineage_is_parsed_again_only_when_what_it_reads_changed(tmp_path
         with psycopg.connect(warehouse_dsn, autocommit=True) as conn:
             for relation in ("lineage_probe_child", "lineage_probe_parent"):
                 conn.execute(f"drop table if exists marts.{relation} cascade")
+
+
+def test_only_the_newest_failed_dbt_step_folders_are_kept(tmp_path: Path) -> None:
+    """A failed dbt step keeps its target folder for a look, a killed one cannot remove it: before a
+    dbt step starts, all but the newest ten go. The project's own files are never touched."""
+    import os
+
+    from orchestration.defs.marts.assets import KEPT_FAILED_STEPS, prune_failed_artifacts
+
+    target = tmp_path / "target"
+    steps = []
+    for i in range(KEPT_FAILED_STEPS + 5):
+        step = target / f"{'daily_marts' if i % 2 else 'marts'}-{i:07x}-{i * 7:07x}"
+        (step / "compiled").mkdir(parents=True)
+        (step / "manifest.json").write_text("{}")
+        os.utime(step, (1_700_000_000 + i, 1_700_000_000 + i))
+        steps.append(step)
+    own = [target / "compiled", target / "column_lineage", target / "run"]
+    for folder in own:
+        folder.mkdir()
+    (target / "partial_parse.msgpack").write_bytes(b"parse")
+
+    removed = prune_failed_artifacts(target)
+    assert sorted(removed) == sorted(steps[:5])  # the oldest
+    assert all(s.exists() for s in steps[5:]) and not any(s.exists() for s in steps[:5])
+    assert all(f.exists() for f in own) and (target / "partial_parse.msgpack").exists()
+    assert prune_failed_artifacts(target) == []
+    assert prune_failed_artifacts(tmp_path / "no_target") == []

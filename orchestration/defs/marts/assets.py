@@ -13,6 +13,7 @@
 import filecmp
 import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -98,6 +99,7 @@ def run_dbt(context: AssetExecutionContext, dbt: PlatformDbtResource, args: list
     """Run dbt with the warehouse's connection and ``settings`` and stream its events to Dagster,
     each built model with its column types and column lineage (dagster-dbt reads them from the
     warehouse) and its row count: the table's, or with ``by_day`` each day's on that day."""
+    prune_failed_artifacts(Path(dbt.project_dir) / "target")
     invocation = dbt.invoke([*args, "--threads", DBT_THREADS], context=context, settings=settings)
 
     def enrich(output: Output) -> Output:
@@ -138,6 +140,26 @@ def discard_artifacts(invocation: DbtCliInvocation) -> None:
         os.replace(parsed, kept)
         log.info("dbt parsed the project again: its partial parse replaces %s", kept)
     shutil.rmtree(target, ignore_errors=True)
+
+
+KEPT_FAILED_STEPS = 10  # target folders of failed (or killed) dbt steps kept for a look
+_STEP_FOLDER = re.compile(r"[A-Za-z0-9_]+-[0-9a-f]{7}-[0-9a-f]{7}")  # dagster-dbt's <op>-<run>-<id>
+
+
+def prune_failed_artifacts(project_target: Path, keep: int = KEPT_FAILED_STEPS) -> list[Path]:
+    """Remove all but the ``keep`` newest step folders left in ``project_target``: a failed step keeps
+    its folder so its failure can be read, a killed one could not remove it; without a bound they
+    grew without end (1.2 GB here after the test campaigns' kills). The project's own files
+    (manifest, partial parse, ``compiled``, the column lineage kept) are not step folders."""
+    try:
+        folders = [f for f in project_target.iterdir() if f.is_dir() and _STEP_FOLDER.fullmatch(f.name)]
+    except FileNotFoundError:
+        return []
+    folders.sort(key=lambda f: f.stat().st_mtime, reverse=True)
+    removed = folders[keep:]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return removed
 
 
 def _node(manifest: Mapping[str, Any], output: Output) -> Mapping[str, Any] | None:
