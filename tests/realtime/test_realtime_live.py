@@ -111,20 +111,22 @@ def test_a_row_written_now_reaches_the_realtime_mart_within_the_target_by_itself
     assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in finished), [(r.run_id, r.status) for r in finished]
 
 
-def test_a_daily_run_and_a_refresh_submitted_together_take_turns_on_the_warehouse(live: Live) -> None:
-    """Yesterday's daily run and today's refresh, submitted at the same moment (as the 02:00 schedule
-    and the sensor can), both run dbt on the warehouse: the queue starts one after the other, and both
-    succeed (side by side, one of the two dbt builds failed on a view or test table the other rebuilt)."""
+def test_runs_that_run_dbt_submitted_together_take_turns_on_the_warehouse(live: Live) -> None:
+    """A raw backfill of yesterday (its dbt step runs the raw keys' source tests) and today's refresh,
+    submitted at the same moment, both run dbt on the warehouse: the queue starts one after the other,
+    and both succeed. Side by side (as the 02:00 daily run and the sensor's refresh were), two dbt
+    builds rebuilt the same views and test tables under each other and one failed. Every job that runs
+    dbt carries the tag (tests/test_job_plans.py)."""
     today = live.stack.today
     yesterday = (today - timedelta(days=1)).isoformat()
-    daily = submit(live.instance, live.workspace, RunRequest("daily_pipeline_job", partition=yesterday))
+    backfill = submit(live.instance, live.workspace, RunRequest("raw_daily_job", partition=yesterday))
     refresh = submit(live.instance, live.workspace, RunRequest("realtime_refresh_job", partition=today.isoformat()))
-    finished = wait_for(live.instance, [daily.run_id, refresh.run_id], timeout=900)
+    finished = wait_for(live.instance, [backfill.run_id, refresh.run_id], timeout=900)
     assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in finished), [(r.job_name, r.status) for r in finished]
     # no two runs with a dbt step were ever in flight together: these two, nor the sensor's refreshes
     [(key, value)] = DBT_RUN_TAGS.items()
     records = live.instance.get_run_records(dg.RunsFilter(tags={key: value}))
-    assert {daily.run_id, refresh.run_id} <= {r.dagster_run.run_id for r in records}
+    assert {backfill.run_id, refresh.run_id} <= {r.dagster_run.run_id for r in records}
     spans = sorted((r.start_time, r.end_time, r.dagster_run.job_name) for r in records if r.start_time)
     assert all(s[1] is not None for s in spans), spans
     for (_, ended, first), (started, _, second) in zip(spans, spans[1:], strict=False):
