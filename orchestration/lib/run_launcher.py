@@ -11,21 +11,19 @@ launcher, ``run_monitoring`` in ``dagster.yaml`` fails such a run at its next po
 A worker is judged only where it can be: a run this launcher started through a code server on this
 machine, whose worker reported its pid ("Started process for run (pid: N)"). Every other run (run in
 process by ``dagster job execute``, or on another host) is reported running: the monitor fails runs
-it is told are not, and not knowing is not that.
+it is told are not, and not knowing is not that. A pid taken again by another process after a
+restart reads as alive: the run then stays as it was without this launcher.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import socket
 from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance, DagsterRun, DefaultRunLauncher
 from dagster._core.launcher.base import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.tags import GRPC_INFO_TAG
-
-log = logging.getLogger(__name__)
 
 _STARTED_PROCESS = "Started process for run"
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", socket.gethostname()}
@@ -45,11 +43,14 @@ def worker_pid(instance: DagsterInstance, run: DagsterRun) -> int | None:
 
 
 def process_alive(pid: int, proc: Path = Path("/proc")) -> bool:
-    """Whether ``pid`` is a live process (a zombie, killed and not yet reaped, is not)."""
+    """Whether ``pid`` is a live process (a zombie, killed and not yet reaped, is not). A process this
+    user may not look at counts as alive: not knowing is not dead."""
     try:
         stat = (proc / str(pid) / "stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+    except (FileNotFoundError, ProcessLookupError):
         return False
+    except PermissionError:
+        return True
     state = stat.rsplit(")", 1)[-1].split()[0]  # the name in parentheses may hold spaces
     return state not in {"Z", "X"}
 
