@@ -30,7 +30,7 @@ from dagster import Output
 from dagster._serdes import deserialize_value, serialize_value
 from dagster._utils import pushd
 from dagster_dbt import DbtCliInvocation
-from dagster_dbt.asset_utils import default_metadata_from_dbt_resource_props
+from dagster_dbt.asset_utils import default_metadata_from_dbt_resource_props, get_node
 
 # the functions dagster-dbt's fetch_* methods map over the events (same version pinned in pyproject)
 from dagster_dbt.core.dbt_cli_event import EventHistoryMetadata, _build_column_lineage_metadata
@@ -77,7 +77,7 @@ def column_metadata(invocation: DbtCliInvocation, output: Output) -> dict[str, A
             return {}
         metadata: dict[str, Any] = dict(default_metadata_from_dbt_resource_props({"columns": columns}))
         try:
-            parents = dict(_columns(invocation, adapter, manifest["nodes"].get(parent) or manifest["sources"][parent])
+            parents = dict(_columns(invocation, adapter, get_node(manifest, parent))
                            for parent in manifest["parent_map"].get(node["unique_id"], []))
             metadata.update(cached_lineage(invocation, node, EventHistoryMetadata(columns=columns, parents=parents)))
         except Exception as error:
@@ -104,9 +104,8 @@ def lineage_key(invocation: DbtCliInvocation, node: Mapping[str, Any], history: 
     manifest, translator = invocation.manifest, invocation.dagster_dbt_translator
     parents = {}
     for parent in node["depends_on"]["nodes"]:
-        props = (manifest["sources"] if parent.startswith("source") else manifest["nodes"])[parent]
         key = translator.get_asset_spec(manifest, parent, invocation.project).key
-        parents[parent] = [props["relation_name"], key.to_user_string()]
+        parents[parent] = [get_node(manifest, parent)["relation_name"], key.to_user_string()]
     material = {
         "libraries": {name: version(name) for name in _LINEAGE_LIBRARIES},
         "node": {k: node.get(k) for k in ("unique_id", "resource_type", "relation_name", "package_name")},
