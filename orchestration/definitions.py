@@ -9,6 +9,7 @@ import dagster as dg
 
 from orchestration.lib.executors import in_process
 from orchestration.lib.freshness import freshness_policy_for
+from orchestration.lib.run_workers import fork_run_workers_from_warm_server
 
 
 def platform_policies(spec: dg.AssetSpec) -> dg.AssetSpec:
@@ -25,3 +26,7 @@ defs = dg.Definitions.merge(
     # light steps by default; heavy jobs name their own executor (orchestration/lib/executors.py)
     dg.Definitions(executor=in_process),
 )
+
+# in a code server, each run's worker is a fork of a server that has imported all of the above once
+# (orchestration/lib/run_workers.py); elsewhere (a CLI, a test, `dg check`) this does nothing
+fork_run_workers_from_warm_server()

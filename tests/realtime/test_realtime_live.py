@@ -35,6 +35,7 @@ from orchestration.defs.realtime.sensors import realtime_sensor
 from orchestration.lib.dbt_project import DBT_RUN_TAGS
 from quality.policy import REALTIME_FRESHNESS
 from tests.realtime.conftest import RealtimeStack, realtime_stack
+from tests.run_workers.processes import command_line, descendants
 from tests.simulations import Simulations
 
 FRESHNESS_TARGET_SECONDS = REALTIME_FRESHNESS.total_seconds()  # seed 000: 5 minutes
@@ -45,6 +46,7 @@ class Live:
     stack: RealtimeStack
     instance: dg.DagsterInstance
     workspace: object
+    daemon_pid: int
 
 
 def _refresh_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
@@ -65,7 +67,7 @@ def live(simulations: Simulations, tmp_path_factory: pytest.TempPathFactory) -> 
         patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
         with dg.DagsterInstance.get() as instance, code_location(instance) as workspace, \
                 automation_paused(instance, workspace, keep={realtime_sensor.name}), \
-                running_daemon(home / "daemon.log"):
+                running_daemon(home / "daemon.log") as daemon_pid:
             # the sensor's first tick refreshes today; the row of the test is written after it
             deadline = time.monotonic() + 600
             while not _refresh_runs(instance):
@@ -73,7 +75,7 @@ def live(simulations: Simulations, tmp_path_factory: pytest.TempPathFactory) -> 
                 time.sleep(1)
             [first] = wait_for(instance, [r.run_id for r in _refresh_runs(instance)], timeout=600)
             assert first.status == dg.DagsterRunStatus.SUCCESS, f"the first refresh {first.run_id} failed"
-            yield Live(stack, instance, workspace)
+            yield Live(stack, instance, workspace, daemon_pid)
 
 
 def _source_messages(stack: RealtimeStack) -> int:
@@ -131,3 +133,16 @@ def test_runs_that_run_dbt_submitted_together_take_turns_on_the_warehouse(live: 
     assert all(s[1] is not None for s in spans), spans
     for (_, ended, first), (started, _, second) in zip(spans, spans[1:], strict=False):
         assert ended <= started, f"{first} and {second} ran dbt at the same time"
+
+
+def test_the_platforms_run_workers_are_forks_of_a_warm_server_beside_its_code_server(live: Live) -> None:
+    """The daemon's code server for the platform has a warm server (orchestration/lib/run_workers.py)
+    that imported the code location; the runs above were its forks (tests/test_run_workers.py shows a
+    run worker is one)."""
+    code_servers = [pid for pid in descendants(live.daemon_pid)
+                    if "api grpc" in command_line(pid) and "orchestration.definitions" in command_line(pid)]
+    assert code_servers, "the daemon serves no code location"
+    warm = [pid for server in code_servers for pid in descendants(server) if "forkserver" in command_line(pid)]
+    assert warm, "the platform's code server starts its run workers cold"
+    for pid in warm:
+        assert "orchestration.definitions" in command_line(pid), "the warm server does not import the code location"

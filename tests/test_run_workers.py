@@ -1,0 +1,131 @@
+"""Run workers are forks of a warm server beside the code server, not fresh interpreters.
+
+A real code server (``dagster api grpc``, started by Dagster's workspace as the daemon and the UI
+start theirs) serves ``tests/run_workers/location.py``, which starts its run workers the platform's
+way (``orchestration/lib/run_workers.py``). Runs go through the repository's run launcher. Each
+run's op writes down the process it runs in and which process imported the code location."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._core.launcher.base import WorkerStatus
+
+from foundation.settings import REPO_ROOT
+from orchestration.cli.launch import code_location, wait_for
+from orchestration.lib.run_launcher import process_alive, worker_pid
+from tests.run_workers.processes import command_line, parent
+
+LOCATION = "run_workers_test"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dg.DagsterInstance, Any]]:
+    """The platform's run launcher on an instance of the test's own, and a workspace whose code server
+    serves the test location."""
+    folder = tmp_path_factory.mktemp("run-workers")
+    workspace_file = folder / "workspace.yaml"
+    workspace_file.write_text(yaml.safe_dump({"load_from": [{"python_module": {
+        "module_name": "tests.run_workers.location", "location_name": LOCATION,
+        "working_directory": str(REPO_ROOT)}}]}))
+    config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    with dg.instance_for_test(overrides={"run_launcher": config["run_launcher"]}) as instance, \
+            code_location(instance, workspace_file) as workspace:
+        yield instance, workspace
+
+
+def _launch(served: tuple[dg.DagsterInstance, Any], report: Path, seconds: float = 0.0) -> dg.DagsterRun:
+    from dagster._cli.job import _create_run
+    from dagster._cli.workspace.cli_target import (
+        get_code_location_from_workspace,
+        get_remote_job_from_remote_repo,
+        get_remote_repository_from_code_location,
+    )
+
+    instance, workspace = served
+    location = get_code_location_from_workspace(workspace, LOCATION)
+    repository = get_remote_repository_from_code_location(location, None)
+    job = get_remote_job_from_remote_repo(repository, "report_job")
+    run_config = {"ops": {"report_process": {"config": {"report": str(report), "seconds": seconds}}}}
+    run = _create_run(instance=instance, code_location=location, remote_repo=repository, remote_job=job,
+                      run_config=run_config, tags={}, op_selection=None, run_id=None)
+    return instance.launch_run(run.run_id, workspace)
+
+
+def _reported(report: Path, timeout: float = 60.0) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while not report.exists() or not report.read_text():
+        assert time.monotonic() < deadline, f"no report at {report}"
+        time.sleep(0.05)
+    return json.loads(report.read_text())
+
+
+def test_each_run_worker_is_a_fork_of_one_warm_server_that_imported_the_code_location(
+        served: tuple[dg.DagsterInstance, Any], tmp_path: Path) -> None:
+    instance, _ = served
+    workers = []
+    for name in ("first", "second"):
+        run = _launch(served, tmp_path / name)
+        [done] = wait_for(instance, [run.run_id], timeout=120)
+        assert done.status == dg.DagsterRunStatus.SUCCESS
+        worker = _reported(tmp_path / name)
+        # the worker did not import the code location: the process it was forked from had
+        assert worker["imported_by"] == worker["ppid"] != worker["pid"]
+        # the run monitor's health check follows the worker itself, not the server it was forked from
+        assert worker_pid(instance, done) == worker["pid"]
+        workers.append(worker)
+    assert workers[0]["pid"] != workers[1]["pid"]
+    assert workers[0]["ppid"] == workers[1]["ppid"], "one warm server for every run"
+    warm_server = workers[0]["ppid"]
+    assert "forkserver" in command_line(warm_server)
+    assert "api grpc" in command_line(parent(warm_server)), "the warm server belongs to the code server"
+
+
+def test_a_forked_worker_stops_when_its_run_is_terminated(
+        served: tuple[dg.DagsterInstance, Any], tmp_path: Path) -> None:
+    instance, _ = served
+    run = _launch(served, tmp_path / "report", seconds=300)
+    worker = _reported(tmp_path / "report")
+    assert instance.run_launcher.terminate(run.run_id)
+    [done] = wait_for(instance, [run.run_id], timeout=60, poll=0.2)
+    assert done.status == dg.DagsterRunStatus.CANCELED
+    deadline = time.monotonic() + 30
+    while process_alive(worker["pid"]):
+        assert time.monotonic() < deadline, "the terminated run's worker still runs"
+        time.sleep(0.1)
+
+
+def test_a_killed_forked_worker_is_reported_dead_to_the_run_monitor(
+        served: tuple[dg.DagsterInstance, Any], tmp_path: Path) -> None:
+    instance, _ = served
+    run = _launch(served, tmp_path / "report", seconds=300)
+    worker = _reported(tmp_path / "report")
+    started = instance.get_run_by_id(run.run_id)
+    assert started is not None
+    assert instance.run_launcher.check_run_worker_health(started).status == WorkerStatus.RUNNING
+    os.kill(worker["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while instance.run_launcher.check_run_worker_health(started).status != WorkerStatus.FAILED:
+        assert time.monotonic() < deadline, "the killed worker still counts as running"
+        time.sleep(0.1)
+    wait_for(instance, [run.run_id], timeout=60, poll=0.2)  # the code server reports the dead worker
+
+
+def test_only_a_code_server_forks_its_run_workers() -> None:
+    """Importing the code location elsewhere (a CLI, a test, ``dg check``) changes nothing."""
+    from dagster._grpc.server import DagsterApiServer
+
+    import orchestration.definitions  # noqa: F401 - what a CLI or a test imports
+    from orchestration.lib.run_workers import fork_run_workers_from_warm_server
+
+    assert not fork_run_workers_from_warm_server()
+    assert not isinstance(DagsterApiServer.__dict__.get("_mp_ctx"), property)
