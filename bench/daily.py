@@ -48,7 +48,7 @@ def _step_kind(step_key: str) -> str:
         return "raw"
     if step_key.startswith("quality_"):
         return "checks"
-    if step_key in ("daily_marts", "marts"):
+    if step_key == "marts":
         return "dbt"
     if step_key.startswith("reconcile_"):
         return "reconcile"
@@ -84,7 +84,7 @@ def run_timings(instance: object, run_id: str) -> dict[str, object]:
     return {
         "steps": len(starts),
         # dbt invocations: one per dbt op of the job (8 while dbt's source tests were blocking: docs/marts.md)
-        "dbt_steps": sum(1 for step in starts if step.startswith(("marts", "daily_marts"))),
+        "dbt_steps": sum(1 for step in starts if step.startswith("marts")),
         "step_overhead_seconds": round(overhead, 1),
         "step_seconds_by_kind": {k: round(v, 1) for k, v in sorted(by_kind.items())},
         "run_events": run_events,

@@ -55,9 +55,10 @@ def test_every_process_plans_the_same_steps_for_each_job() -> None:
     assert {plans["daily_pipeline_job"]["snapshot"] for plans in (first, *others)} == {first["daily_pipeline_job"]["snapshot"]}
 
 
-def test_each_dbt_op_runs_as_one_dbt_invocation() -> None:
-    """A job's dbt ops are not cut into pieces: each piece is a dbt invocation of its own, paying dbt's
-    start-up (the daily pipeline ran dbt eight times a day). They were cut because dbt's source tests,
+def test_each_job_runs_dbt_as_one_invocation() -> None:
+    """A job's dbt op is not cut into pieces: each piece is a dbt invocation of its own, paying dbt's
+    start-up (the daily pipeline ran dbt eight times a day, then twice: one op for the daily models and
+    one for the others; now one op holds both, the daily models partitioned, the others not). They were cut because dbt's source tests,
     checks on the raw assets run by the ``marts`` op, were blocking: the raw loads downstream of a raw
     table waited on ``marts``, which waits on them (a cycle Dagster resolves by splitting ``marts``)."""
     import re
@@ -69,9 +70,7 @@ def test_each_dbt_op_runs_as_one_dbt_invocation() -> None:
     graph = defs.resolve_asset_graph()
     for name in ("daily_pipeline_job", "realtime_refresh_job", "raw_daily_job", "raw_snapshots_job"):
         nodes = set(defs.resolve_job_def(name).graph.node_dict)
-        assert not [n for n in nodes if re.fullmatch(r"(daily_)?marts_\d+", n)], f"{name}: {sorted(nodes)}"
-    daily = set(defs.resolve_job_def("daily_pipeline_job").graph.node_dict)
-    assert {"marts", "daily_marts"} <= daily
+        assert [n for n in nodes if re.fullmatch(r"(daily_)?marts(_\d+)?", n)] == ["marts"], f"{name}: {sorted(nodes)}"
     # what changed is only whether a source test gates execution: it is still a check on its raw asset,
     # and a mart's own tests still gate what reads the mart
     source_test = dg.AssetCheckKey(dg.AssetKey(["raw", "agents"]), "source_not_null_raw_agents_id")
@@ -90,12 +89,11 @@ def test_every_job_that_runs_dbt_takes_its_turn_on_the_warehouse() -> None:
 
     from foundation.settings import REPO_ROOT
     from orchestration.definitions import defs
-    from orchestration.defs.marts.assets import daily_marts, marts
+    from orchestration.defs.marts.assets import marts
     from orchestration.lib.dbt_project import DBT_RUN_TAGS
 
-    dbt_ops = {daily_marts.op.name, marts.op.name}
     with_dbt = {job.name for job in defs.resolve_all_job_defs()
-                if not job.name.startswith("__") and dbt_ops & set(job.graph.node_dict)}
+                if not job.name.startswith("__") and marts.op.name in job.graph.node_dict}
     assert {"daily_pipeline_job", "realtime_refresh_job"} <= with_dbt
     for name in with_dbt:
         tags = defs.resolve_job_def(name).tags

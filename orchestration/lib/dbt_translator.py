@@ -6,6 +6,8 @@
   ``ml_features/``); the export-shaped marts live in ``marts`` too, which keeps the
   ``exports/*`` keys free for the BigQuery tables built from them.
 - groups follow the dbt folders: staging, marts, ml_features, exports.
+- models tagged ``daily`` (the incremental marts) are partitioned by day like the raw layer;
+  everything else is built whole.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from dagster import AssetCheckSpec, AssetKey, AssetSpec
+from dagster import AssetCheckSpec, AssetKey, AssetSpec, PartitionsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 from foundation.catalog import RAW_SCHEMA
+from orchestration.lib.partitions import daily_partitions
 
 if TYPE_CHECKING:
     from dagster_dbt import DbtProject
 
+DAILY_TAG = "daily"
 MODEL_GROUPS = ("staging", "marts", "ml_features", "exports")
 _KEY_PREFIX_BY_GROUP = {"staging": "staging", "marts": "marts", "ml_features": "ml_features", "exports": "marts"}
 
@@ -63,6 +67,11 @@ class MartsTranslator(DagsterDbtTranslator):
         if spec is not None and spec.blocking and spec.asset_key.path[0] == RAW_SCHEMA:  # a source's test
             return spec._replace(blocking=False)
         return spec
+
+    def get_partitions_def(self, dbt_resource_props: Mapping[str, Any]) -> PartitionsDefinition | None:
+        if dbt_resource_props["resource_type"] == "model" and DAILY_TAG in dbt_resource_props.get("tags", []):
+            return daily_partitions
+        return None
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":

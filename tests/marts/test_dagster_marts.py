@@ -77,7 +77,7 @@ def _snapshot(dsn: str, day: date) -> dict[str, list[tuple]]:
 
 
 def test_a_partition_run_replaces_its_day_exactly(built_marts: DbtBuild, warehouse_dsn: str) -> None:
-    from orchestration.defs.marts.assets import daily_marts
+    from orchestration.defs.marts.assets import DAILY_MART_KEYS, marts
 
     assert built_marts.returncode == 0
     day = read_sql(warehouse_dsn, "select max(day) as day from marts.agent_analytics "
@@ -87,7 +87,8 @@ def test_a_partition_run_replaces_its_day_exactly(built_marts: DbtBuild, warehou
     resources = {"dbt": dbt_resource(warehouse_dsn)}
 
     for _ in range(2):
-        result = dg.materialize([daily_marts], partition_key=day.isoformat(), resources=resources)
+        result = dg.materialize([marts], selection=list(DAILY_MART_KEYS), partition_key=day.isoformat(),
+                                resources=resources)
         assert result.success
         # one window's rows equal what the full-history build computed for that day
         assert _snapshot(warehouse_dsn, day) == full_build
@@ -111,7 +112,7 @@ def test_a_day_that_became_empty_loses_its_old_rows(built_marts: DbtBuild, wareh
     """delete+insert alone keeps a day the new result has no rows for; the window pre-hook empties it."""
     import psycopg
 
-    from orchestration.defs.marts.assets import daily_marts
+    from orchestration.defs.marts.assets import DAILY_MART_KEYS, marts
 
     assert built_marts.returncode == 0
     empty_day = read_sql(warehouse_dsn, "select min(day) as day from marts.llm_cost_breakdown").day[0] - timedelta(10)
@@ -123,7 +124,8 @@ def test_a_day_that_became_empty_loses_its_old_rows(built_marts: DbtBuild, wareh
     resources = {"dbt": dbt_resource(warehouse_dsn)}
 
     try:
-        result = dg.materialize([daily_marts], partition_key=empty_day.isoformat(), resources=resources)
+        result = dg.materialize([marts], selection=list(DAILY_MART_KEYS), partition_key=empty_day.isoformat(),
+                                resources=resources)
         assert result.success
         for mart in ("llm_cost_breakdown", "revenue_metrics"):  # a daily mart and an export-shaped one
             left = read_sql(warehouse_dsn, f"select count(*) as n from marts.{mart} where day = '{empty_day}'")  # noqa: S608
@@ -298,7 +300,7 @@ def test_only_the_newest_failed_dbt_step_folders_are_kept(tmp_path: Path) -> Non
     target = tmp_path / "target"
     steps = []
     for i in range(KEPT_FAILED_STEPS + 5):
-        step = target / f"{'daily_marts' if i % 2 else 'marts'}-{i:07x}-{i * 7:07x}"
+        step = target / f"marts-{i:07x}-{i * 7:07x}"
         (step / "compiled").mkdir(parents=True)
         (step / "manifest.json").write_text("{}")
         os.utime(step, (1_700_000_000 + i, 1_700_000_000 + i))

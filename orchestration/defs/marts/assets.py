@@ -1,11 +1,16 @@
-"""The dbt marts as Dagster assets, in two selections.
+"""The dbt project as Dagster assets: one op, ``marts``, so a run invokes dbt once.
 
-- ``daily_marts``: incremental models tagged ``daily``, partitioned like the raw layer.
-  A run passes its window (days, both inclusive) as session settings of dbt's connections
-  (``dbt_project/macros/partition_window.sql``), so a day costs the same whatever the
-  history, and the compiled project is the same for every run: dbt's partial parse stays
-  valid (``--vars`` would force a full re-parse per run). A backfill is one dbt invocation.
-- ``marts``: everything else (seeds, staging views, full-refresh marts, ML features).
+- the incremental models tagged ``daily`` are partitioned like the raw layer
+  (``MartsTranslator.get_partitions_def``). A run passes its window (days, both inclusive) as
+  session settings of dbt's connections (``dbt_project/macros/partition_window.sql``), so a day
+  costs the same whatever the history, and the compiled project is the same for every run:
+  dbt's partial parse stays valid (``--vars`` would force a full re-parse per run). A backfill
+  is one dbt invocation.
+- everything else (seeds, staging views, full-refresh marts, ML features) is not partitioned:
+  built whole by whichever run selects it.
+
+One op rather than one per kind: each dbt invocation pays dbt's start-up (~2.5 s), and in one
+invocation dbt's threads build the daily models beside the others instead of after them.
 """
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
@@ -30,19 +35,20 @@ from orchestration.lib.dbt_metadata import enriched_in_background, with_model_me
 from orchestration.lib.dbt_project import PlatformDbtResource, marts_dbt_project
 from orchestration.lib.dbt_translator import MartsTranslator
 from orchestration.lib.partition_events import run_partition_keys
-from orchestration.lib.partitions import daily_partitions
 
 log = logging.getLogger(__name__)
 
-DAILY_SELECTION = "tag:daily"
 DBT_THREADS = "2"
 
 dbt_project = marts_dbt_project()
 translator = MartsTranslator()
 
 
-def partition_window_settings(context: AssetExecutionContext) -> dict[str, str]:
-    """The run's partition window (days, both inclusive) as dbt's session settings."""
+def partition_window_settings(context: AssetExecutionContext) -> dict[str, str] | None:
+    """The run's partition window (days, both inclusive) as dbt's session settings; None for a run
+    of the unpartitioned models alone (no window: they are built whole)."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
     window = context.partition_time_window
     return window_settings(window.start.date(), (window.end - timedelta(days=1)).date())
 
@@ -95,22 +101,25 @@ def describe_failure(invocation: DbtCliInvocation) -> Failure:
 
 
 def run_dbt(context: AssetExecutionContext, dbt: PlatformDbtResource, args: list[str],
-            settings: dict[str, str] | None = None, *, by_day: bool = False) -> Iterator[Any]:
+            settings: dict[str, str] | None = None) -> Iterator[Any]:
     """Run dbt with the warehouse's connection and ``settings`` and stream its events to Dagster,
     each built model with its column types and column lineage (dagster-dbt reads them from the
-    warehouse) and its row count: the table's, or with ``by_day`` each day's on that day."""
+    warehouse) and its row count: the table's, or for a partitioned model each day's on that day."""
     prune_failed_artifacts(Path(dbt.project_dir) / "target")
     invocation = dbt.invoke([*args, "--threads", DBT_THREADS], context=context, settings=settings)
+    daily = {name for name, key in context.assets_def.keys_by_output_name.items()
+             if context.assets_def.specs_by_key[key].partitions_def is not None}
 
     def enrich(output: Output) -> Output:
         # dagster-dbt counts the rows of tables only; by day, each day's count goes on its partition
+        by_day = output.output_name in daily
         output = with_model_metadata(invocation, output, row_count=not by_day)
         if not by_day and "dagster/row_count" not in output.metadata:
             output = with_view_row_count(dbt.warehouse_dsn, invocation.manifest, output)
         return output
 
     for event in enriched_in_background(invocation.stream(), enrich):
-        if by_day and isinstance(event, Output):
+        if isinstance(event, Output) and event.output_name in daily:
             report_day_row_counts(context, dbt.warehouse_dsn, invocation.manifest, event)
         yield event
     if not invocation.is_successful():
@@ -207,23 +216,16 @@ def report_day_row_counts(context: AssetExecutionContext, warehouse_dsn: str, ma
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
-    select=DAILY_SELECTION,
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    dagster_dbt_translator=translator,
-    name="daily_marts",
-)
-def daily_marts(context: AssetExecutionContext, dbt: PlatformDbtResource) -> Iterator[Any]:
-    settings = partition_window_settings(context)
-    context.log.info("dbt window %s", " .. ".join(settings.values()))
-    yield from run_dbt(context, dbt, ["build"], settings, by_day=True)
-
-
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    exclude=DAILY_SELECTION,
+    backfill_policy=BackfillPolicy.single_run(),  # the daily models' days as one dbt invocation
     dagster_dbt_translator=translator,
     name="marts",
 )
 def marts(context: AssetExecutionContext, dbt: PlatformDbtResource) -> Iterator[Any]:
-    yield from run_dbt(context, dbt, ["build"])
+    settings = partition_window_settings(context)
+    if settings:
+        context.log.info("dbt window %s", " .. ".join(settings.values()))
+    yield from run_dbt(context, dbt, ["build"], settings)
+
+
+DAILY_MART_KEYS = frozenset(key for key, spec in marts.specs_by_key.items() if spec.partitions_def is not None)
+"""The partitioned models (tag ``daily``): built for a run's days."""

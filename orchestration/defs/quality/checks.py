@@ -241,13 +241,9 @@ def mart_quality_checks() -> list[AssetChecksDefinition]:
     """Checks of every mart the dbt project builds, partitioned exactly like each mart asset: the key
     marts' suites on their own, every other mart's numbers checked for NaN and infinities."""
     # imported here: a module-level name would make the defs loader collect the dbt assets twice
-    from orchestration.defs.marts.assets import daily_marts, marts
+    from orchestration.defs.marts.assets import DAILY_MART_KEYS, marts
 
-    partitioned: dict[AssetKey, bool] = {}
-    for assets_def in (daily_marts, marts):
-        for key in assets_def.keys:
-            if key.path[0] in (MARTS_SCHEMA, "ml_features"):
-                partitioned[key] = assets_def.partitions_def is not None
+    partitioned = {key: key in DAILY_MART_KEYS for key in marts.keys if key.path[0] in (MARTS_SCHEMA, "ml_features")}
     checks = []
     generated: dict[bool, list[TableSuite]] = {True: [], False: []}
     for key, daily in sorted(partitioned.items(), key=lambda item: item[0].to_user_string()):
@@ -304,10 +300,10 @@ def reconciliation_result(key: AssetKey, days: list[DayReconciliation]) -> Asset
 def build_reconciliation_checks() -> list[AssetChecksDefinition]:
     """Blocking, per daily mart and partition: the mart's totals of each day equal raw's (quality/reconcile.py).
     One check op per mart, for the reason ``mart_quality_checks`` gives."""
-    from orchestration.defs.marts.assets import daily_marts
+    from orchestration.defs.marts.assets import DAILY_MART_KEYS
 
     return [_reconciliation_check(AssetKey([MARTS_SCHEMA, name])) for name in RECONCILED_MARTS
-            if AssetKey([MARTS_SCHEMA, name]) in daily_marts.keys]
+            if AssetKey([MARTS_SCHEMA, name]) in DAILY_MART_KEYS]
 
 
 def _reconciliation_check(key: AssetKey) -> AssetChecksDefinition:
