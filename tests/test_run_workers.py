@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,3 +131,32 @@ def test_only_a_code_server_forks_its_run_workers() -> None:
 
     assert not fork_run_workers_from_warm_server()
     assert not isinstance(DagsterApiServer.__dict__.get("_mp_ctx"), property)
+
+
+_WARM_UP_PROBE = """
+import json, os, threading
+import orchestration.lib.run_worker_warmup as warm
+from orchestration.defs.resources import defs
+from orchestration.lib.dbt_project import prepared_adapter_key
+dbt = defs.resources["dbt"].process_config_and_initialize()  # as a run resolves it
+descriptors = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+               if os.path.exists(f"/proc/self/fd/{fd}")]
+print(json.dumps({"prepared": warm.PREPARED, "adapter_fits_the_run": prepared_adapter_key() == dbt.adapter_key,
+                  "threads": threading.active_count(), "sockets": [d for d in descriptors if d.startswith("socket:")]}))
+"""
+
+
+def test_the_warm_server_prepares_the_adapter_a_runs_dbt_step_asks_for_and_nothing_a_fork_cannot_copy() -> None:
+    """What the warm server imports (``run_worker_warmup.py``) builds dbt's adapter for the run's own
+    resource, so a forked worker's first dbt step finds it; and it leaves no thread or connection
+    behind, which a fork would copy broken."""
+    from orchestration.lib.dbt_env import WAREHOUSE_DSN_VARIABLE
+
+    environment = {**os.environ, WAREHOUSE_DSN_VARIABLE: "host=/nonexistent user=platform dbname=warehouse"}
+    done = subprocess.run([sys.executable, "-c", _WARM_UP_PROBE], cwd=REPO_ROOT, env=environment,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    assert probe["prepared"] == ["great_expectations", "dbt adapter"]
+    assert probe["adapter_fits_the_run"]
+    assert probe["threads"] == 1 and probe["sockets"] == []

@@ -13,7 +13,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import chdir, contextmanager
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,11 @@ def _environment_for_dbt(variables: Mapping[str, str]) -> Iterator[None]:
                     os.environ[name] = value
 
 
+def prepared_adapter_key() -> tuple[str, ...] | None:
+    """What the adapter this process has made was made for (``PlatformDbtResource.adapter_key``), if any."""
+    return _ADAPTER.get("key")
+
+
 class PlatformDbtResource(DbtCliResource):
     """dbt against the platform's warehouse: the connection (``profiles.yml``'s ``env_var``s) and the
     run's session settings (the partition window, the pinned clock) go to each dbt process only."""
@@ -127,11 +132,21 @@ class PlatformDbtResource(DbtCliResource):
         """The in-process dbt adapter dagster-dbt reads column types and row counts through. dagster-dbt
         makes a new one for every dbt step, re-parsing dbt's macros each time (1.25 s per step under
         cProfile); it is made once per process and warehouse, and remade when either changes."""
-        key = (str(self.project_dir), str(self.profiles_dir), self.profile, self.target, self.warehouse_dsn)
         with _ADAPTER_LOCK:
-            if _ADAPTER.get("key") != key:
-                _ADAPTER.update(key=key, adapter=super()._initialize_dbt_core_adapter(args))
+            if _ADAPTER.get("key") != self.adapter_key:
+                _ADAPTER.update(key=self.adapter_key, adapter=super()._initialize_dbt_core_adapter(args))
             return _ADAPTER["adapter"]
+
+    @property
+    def adapter_key(self) -> tuple[str, ...]:
+        """What this process's adapter was made for: another project or warehouse needs another."""
+        return (str(self.project_dir), str(self.profiles_dir), str(self.profile), str(self.target), self.warehouse_dsn)
+
+    def prepare_adapter(self) -> None:
+        """Make this process's adapter now, as the first dbt step would (the warm server of
+        ``run_workers.py`` does, so a run worker forked from it has one). Opens no connection."""
+        with _environment_for_dbt(dbt_environment(self.warehouse_dsn)), chdir(self.project_dir):
+            self._initialize_dbt_core_adapter([])
 
     def invoke(self, args: Sequence[str], *, context: Any = None,
                settings: Mapping[str, str] | None = None) -> DbtCliInvocation:

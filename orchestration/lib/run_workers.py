@@ -3,15 +3,16 @@
 A run launched through the code server (the daemon's queue, a schedule, a sensor, the UI's
 "Materialize") gets a worker process of its own. Dagster's code server starts it with
 multiprocessing's ``spawn``: a new interpreter that imports Dagster and the code location
-(4.5 s), then, in the run's first steps, what the steps import lazily so that the code location
-loads fast: Great Expectations (2-3 s), dbt's adapter, Dagster's PostgreSQL storage. Every run
-pays that again: every real-time refresh, every provisioning run, every day of the daily job.
+(4.5 s), then, in the run's first steps, what the steps import or build lazily so that the code
+location loads fast: Great Expectations (2-3 s), dbt's adapter (1.8 s), Dagster's PostgreSQL
+storage. Every run pays that again: every real-time refresh, every provisioning run, every day of
+the daily job.
 
 ``fork_run_workers_from_warm_server()`` gives the code server multiprocessing's ``forkserver``
-instead: a server process started beside the code server imports all of that once, and each
-run's worker is a fork of it (milliseconds). The worker is still a process of its own: its pid,
-its exit code, termination and the run monitor's health check (``run_launcher.py``) work as
-before.
+instead: a server process started beside the code server imports and prepares all of that once
+(``run_worker_warmup.py``), and each run's worker is a fork of it (milliseconds). The worker is
+still a process of its own: its pid, its exit code, termination and the run monitor's health
+check (``run_launcher.py``) work as before.
 
 What a forked worker runs is the code the server imported when the code server loaded the code
 location, so reloading the code location (the UI's "Reload", a restart) is what picks up an
@@ -35,11 +36,8 @@ log = logging.getLogger(__name__)
 
 WARM_MODULES = (
     "orchestration.definitions",
-    # imported lazily by the steps, so that loading the code location stays fast
-    "great_expectations",
-    "great_expectations.expectations",
-    "dbt.adapters.postgres",
-    "dbt.adapters.factory",
+    # what the steps import or build lazily, so that loading the code location stays fast
+    "orchestration.lib.run_worker_warmup",
     "dagster_postgres",
 )
 """What the warm server imports once; every run worker is a fork of it."""
