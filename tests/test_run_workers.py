@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +26,16 @@ from dagster._core.launcher.base import WorkerStatus
 from foundation.settings import REPO_ROOT
 from orchestration.cli.launch import code_location, wait_for
 from orchestration.lib.run_launcher import process_alive, worker_pid
+from orchestration.lib.run_workers import MODE_VARIABLE, fork_run_workers_from_warm_server
 from tests.run_workers.processes import command_line, parent
 
 LOCATION = "run_workers_test"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dg.DagsterInstance, Any]]:
+@contextmanager
+def _serving(folder: Path) -> Iterator[tuple[dg.DagsterInstance, Any]]:
     """The platform's run launcher on an instance of the test's own, and a workspace whose code server
     serves the test location."""
-    folder = tmp_path_factory.mktemp("run-workers")
     workspace_file = folder / "workspace.yaml"
     workspace_file.write_text(yaml.safe_dump({"load_from": [{"python_module": {
         "module_name": "tests.run_workers.location", "location_name": LOCATION,
@@ -43,6 +44,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dg.Dagste
     with dg.instance_for_test(overrides={"run_launcher": config["run_launcher"]}) as instance, \
             code_location(instance, workspace_file) as workspace:
         yield instance, workspace
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dg.DagsterInstance, Any]]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(MODE_VARIABLE, raising=False)  # the default
+        with _serving(tmp_path_factory.mktemp("run-workers")) as serving:
+            yield serving
 
 
 def _launch(served: tuple[dg.DagsterInstance, Any], report: Path, seconds: float = 0.0) -> dg.DagsterRun:
@@ -122,12 +131,29 @@ def test_a_killed_forked_worker_is_reported_dead_to_the_run_monitor(
     wait_for(instance, [run.run_id], timeout=60, poll=0.2)  # the code server reports the dead worker
 
 
+def test_spawn_keeps_dagsters_own_cold_run_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the Kubernetes image sets: each worker is a new interpreter that imports the code location."""
+    monkeypatch.setenv(MODE_VARIABLE, "spawn")
+    with _serving(tmp_path) as served:
+        instance, _ = served
+        run = _launch(served, tmp_path / "report")
+        [done] = wait_for(instance, [run.run_id], timeout=120)
+        assert done.status == dg.DagsterRunStatus.SUCCESS
+        worker = _reported(tmp_path / "report")
+        assert worker["imported_by"] == worker["pid"]
+
+
+def test_a_mistyped_mode_is_refused_naming_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MODE_VARIABLE, "fork")
+    with pytest.raises(ValueError, match="PLATFORM_RUN_WORKERS='fork': 'warm' .* or 'spawn'"):
+        fork_run_workers_from_warm_server()
+
+
 def test_only_a_code_server_forks_its_run_workers() -> None:
     """Importing the code location elsewhere (a CLI, a test, ``dg check``) changes nothing."""
     from dagster._grpc.server import DagsterApiServer
 
     import orchestration.definitions  # noqa: F401 - what a CLI or a test imports
-    from orchestration.lib.run_workers import fork_run_workers_from_warm_server
 
     assert not fork_run_workers_from_warm_server()
     assert not isinstance(DagsterApiServer.__dict__.get("_mp_ctx"), property)

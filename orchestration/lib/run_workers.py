@@ -18,6 +18,10 @@ What a forked worker runs is the code the server imported when the code server l
 location, so reloading the code location (the UI's "Reload", a restart) is what picks up an
 edit, as it is for what the UI shows. dbt's SQL and the quality rules' data are read at run time.
 
+``PLATFORM_RUN_WORKERS=spawn`` keeps Dagster's own way (a code server whose runs are launched
+elsewhere, as Kubernetes Jobs by ``K8sRunLauncher``, needs no warm server: ``deploy/helm``
+sets it); ``warm``, the default, forks.
+
 The code server's choice of context is not configurable in Dagster (``DagsterApiServer`` sets
 ``self._mp_ctx = multiprocessing.get_context("spawn")``); this module replaces that one attribute
 with a property on the class, in the code server process only, and leaves everything else of the
@@ -28,11 +32,14 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import sys
 import threading
 from types import CodeType, FrameType
 
 log = logging.getLogger(__name__)
+
+MODE_VARIABLE = "PLATFORM_RUN_WORKERS"
 
 WARM_MODULES = (
     "orchestration.definitions",
@@ -60,6 +67,12 @@ def fork_run_workers_from_warm_server(modules: tuple[str, ...] = WARM_MODULES) -
     Returns whether this process's code server now forks its run workers."""
     from dagster._grpc.server import DagsterApiServer
 
+    mode = os.environ.get(MODE_VARIABLE, "warm")
+    if mode not in ("warm", "spawn"):
+        raise ValueError(f"{MODE_VARIABLE}={mode!r}: 'warm' (run workers forked from a warm server, the "
+                         "default) or 'spawn' (Dagster's own: a new interpreter per run)")
+    if mode == "spawn":
+        return False
     if isinstance(DagsterApiServer.__dict__.get("_mp_ctx"), property):
         return True
     init_code = DagsterApiServer.__init__.__code__

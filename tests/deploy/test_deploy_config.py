@@ -401,3 +401,11 @@ def test_heavy_jobs_have_a_valid_k8s_job_executor_config(jobs: dict[str, Any]) -
 def test_each_queue_limit_binds_the_runs_it_is_for(key: str, instance: dict[str, Any], jobs: dict[str, Any]) -> None:
     assert key in {limit["key"] for limit in instance["run_coordinator"]["config"]["tag_concurrency_limits"]}
     assert any(key in job.tags for job in jobs.values()), f"no job tags its runs {key}"
+
+
+def test_the_image_starts_no_warm_server_for_runs_it_never_runs() -> None:
+    """Runs are Kubernetes Jobs (K8sRunLauncher), not workers of the code server: a warm server in the
+    code server's pod (orchestration/lib/run_workers.py) would hold memory for nothing."""
+    from orchestration.lib.run_workers import MODE_VARIABLE
+
+    assert dockerfile_env()[MODE_VARIABLE] == "spawn"
