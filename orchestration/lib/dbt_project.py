@@ -35,9 +35,13 @@ DBT_RUN_TAGS = {"platform/dbt": "warehouse"}
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this interpreter, so it works without an activated virtualenv."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    """The dbt installed beside this interpreter, so it works without an activated virtualenv: as
+    ``platform-dbt`` (``dbt_child.py``: it dies with the process that started it), else plain dbt."""
+    for name in ("platform-dbt", "dbt"):
+        beside = Path(sys.executable).parent / name
+        if beside.exists():
+            return str(beside)
+    return shutil.which("dbt") or "dbt"
 
 
 def _ensure_dbt_on_path() -> None:
@@ -124,7 +128,8 @@ class PlatformDbtResource(DbtCliResource):
         """dagster-dbt asks ``dbt --version`` for this on every step (a new Python process and dbt's
         imports: 1.7 s, paid again by each dbt step of a run). For the dbt beside this interpreter it is
         the installed dbt-core's version, read once per process; any other dbt is still asked."""
-        if Path(self.dbt_executable).resolve() == (Path(sys.executable).parent / "dbt").resolve():
+        beside = Path(sys.executable).parent
+        if Path(self.dbt_executable).resolve() in {(beside / name).resolve() for name in ("dbt", "platform-dbt")}:
             return _installed_dbt_version()
         return super()._cli_version
 
