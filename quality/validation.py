@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
@@ -180,8 +179,18 @@ def _new_session(url: str, data_docs_dir: Path | None) -> GXSession:
     log.info("Great Expectations session for the warehouse ready (one per process)")
     session = GXSession(context, source, docs=data_docs_dir is not None)
     if session.docs:
-        atexit.register(_index_at_exit, session)
+        at_process_exit(_index_at_exit, session)
     return session
+
+
+def at_process_exit(callback: Any, *args: Any) -> None:
+    """Call ``callback(*args)`` when this process ends, whether it ends as an interpreter exits (a CLI,
+    a spawned worker) or as a forked multiprocessing child does (``os._exit`` after its target:
+    a run worker forked from the code server's warm server), which skips ``atexit``. multiprocessing
+    runs its finalizers in both."""
+    from multiprocessing import util
+
+    util.Finalize(None, callback, args=args, exitpriority=10)
 
 
 def _index_at_exit(session: GXSession) -> None:

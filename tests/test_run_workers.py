@@ -155,20 +155,44 @@ def test_only_a_code_server_forks_its_run_workers() -> None:
 
     import orchestration.definitions  # noqa: F401 - what a CLI or a test imports
 
-    assert not fork_run_workers_from_warm_server()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(MODE_VARIABLE, raising=False)  # the default, which would fork in a code server
+        assert not fork_run_workers_from_warm_server()
     assert not isinstance(DagsterApiServer.__dict__.get("_mp_ctx"), property)
 
 
 _WARM_UP_PROBE = """
 import json, os, threading
+from orchestration.lib.run_workers import WARM_MODULES
+for module in WARM_MODULES:  # what the warm server imports, in its order
+    __import__(module)
 import orchestration.lib.run_worker_warmup as warm
 from orchestration.defs.resources import defs
-from orchestration.lib.dbt_project import prepared_adapter_key
+from orchestration.lib.dbt_project import _ADAPTER, prepared_adapter_key
 dbt = defs.resources["dbt"].process_config_and_initialize()  # as a run resolves it
 descriptors = [os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
                if os.path.exists(f"/proc/self/fd/{fd}")]
-print(json.dumps({"prepared": warm.PREPARED, "adapter_fits_the_run": prepared_adapter_key() == dbt.adapter_key,
-                  "threads": threading.active_count(), "sockets": [d for d in descriptors if d.startswith("socket:")]}))
+probe = {"prepared": warm.PREPARED, "adapter_fits_the_run": prepared_adapter_key() == dbt.adapter_key,
+         "threads": threading.active_count(), "sockets": [d for d in descriptors if d.startswith("socket:")]}
+# one fork (a run worker) dies holding the adapter's lock; a later fork still takes its own
+import signal
+held = os.pipe()
+first = os.fork()
+if first == 0:
+    _ADAPTER["adapter"].connections.lock.acquire()
+    os.write(held[1], b"1")
+    signal.pause()
+os.read(held[0], 1)
+os.kill(first, signal.SIGKILL)
+os.waitpid(first, 0)
+read, write = os.pipe()
+second = os.fork()
+if second == 0:
+    os.write(write, b"1" if _ADAPTER["adapter"].connections.lock.acquire(timeout=5) else b"0")
+    os._exit(0)
+os.waitpid(second, 0)
+probe["fork_has_its_own_adapter_lock"] = os.read(read, 1) == b"1"
+print(json.dumps(probe))
 """
 
 
@@ -186,3 +210,23 @@ def test_the_warm_server_prepares_the_adapter_a_runs_dbt_step_asks_for_and_nothi
     assert probe["prepared"] == ["great_expectations", "dbt adapter"]
     assert probe["adapter_fits_the_run"]
     assert probe["threads"] == 1 and probe["sockets"] == []
+    # dbt's lock is a semaphore shared across processes: a fork's must be its own, or a worker killed
+    # holding it would block every later run's metadata queries
+    assert probe["fork_has_its_own_adapter_lock"]
+
+
+@pytest.mark.parametrize("register, runs", [("with_at_process_exit", True), ("with_atexit", False)])
+def test_what_a_process_does_as_it_ends_also_runs_in_a_forked_worker(register: str, runs: bool, tmp_path: Path) -> None:
+    """A forked worker ends with ``os._exit`` after its target, which skips ``atexit``: the Data Docs
+    index of a run's validations is rebuilt at the worker's end with ``at_process_exit`` instead
+    (``quality/validation.py``)."""
+    import multiprocessing
+
+    from tests.run_workers import exits
+
+    ended = tmp_path / "ended"
+    worker = multiprocessing.get_context("forkserver").Process(target=getattr(exits, register), args=(str(ended),))
+    worker.start()
+    worker.join(60)
+    assert worker.exitcode == 0
+    assert ended.exists() is runs

@@ -16,7 +16,6 @@ retry builds it again.
 from __future__ import annotations
 
 import ctypes
-import os
 import signal
 import sys
 
@@ -26,16 +25,13 @@ _PR_SET_PDEATHSIG = 1
 def die_with_parent() -> bool:
     """Have the kernel kill this process when its parent dies; returns whether it will.
 
-    If the parent is already gone (this process was reparented to init before it got here), exit
-    at once instead of running as an orphan."""
+    A parent that died in the instant between starting this process and this call is not noticed
+    (this process then runs as dbt did before). Its parent's pid says nothing: in a container the
+    run worker that starts dbt is often pid 1 itself."""
     if not sys.platform.startswith("linux"):
         return False
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-        return False
-    if os.getppid() == 1:
-        os._exit(1)
-    return True
+    return bool(libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0)
 
 
 def main() -> None:

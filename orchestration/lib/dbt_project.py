@@ -94,6 +94,19 @@ _ADAPTER_LOCK = threading.Lock()
 _ADAPTER: dict[str, Any] = {}  # the last adapter made in this process, and what it was made for
 
 
+def _own_adapter_lock_after_fork() -> None:
+    """dbt guards an adapter's connections with a multiprocessing lock (a named semaphore): a forked
+    process (a run worker forked from the warm server of ``run_workers.py``) would share it with its
+    parent and its siblings, and one killed while holding it would block them all. The adapter is
+    only ever used inside its own process: each fork gets a lock of its own."""
+    adapter = _ADAPTER.get("adapter")
+    if adapter is not None:
+        adapter.connections.lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_own_adapter_lock_after_fork)
+
+
 @contextmanager
 def _environment_for_dbt(variables: Mapping[str, str]) -> Iterator[None]:
     """dagster-dbt builds the dbt process's environment from ``os.environ`` when it starts it

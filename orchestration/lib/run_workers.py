@@ -16,10 +16,11 @@ check (``run_launcher.py``) work as before.
 
 What a forked worker runs is the code the server imported when the code server loaded the code
 location, so reloading the code location (the UI's "Reload", a restart) is what picks up an
-edit, as it is for what the UI shows. dbt's SQL and the quality rules' data are read at run time.
+edit, as it is for what the UI shows: Python code and what it builds at import (the quality
+rules and their payload schemas). dbt's SQL is read by dbt at run time.
 
 ``PLATFORM_RUN_WORKERS=spawn`` keeps Dagster's own way (a code server whose runs are launched
-elsewhere, as Kubernetes Jobs by ``K8sRunLauncher``, needs no warm server: ``deploy/helm``
+elsewhere, as Kubernetes Jobs by ``K8sRunLauncher``, needs no warm server: ``deploy/Dockerfile``
 sets it); ``warm``, the default, forks.
 
 The code server's choice of context is not configurable in Dagster (``DagsterApiServer`` sets

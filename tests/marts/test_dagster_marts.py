@@ -108,6 +108,33 @@ def test_a_partition_run_replaces_its_day_exactly(built_marts: DbtBuild, warehou
     assert not list((DBT_PROJECT_DIR / "target").glob(f"*-{result.run_id[:7]}-*"))
 
 
+def test_a_day_run_that_builds_no_daily_model_builds_the_others_whole(built_marts: DbtBuild, warehouse_dsn: str) -> None:
+    """One op holds the daily models and the others: a run for a day (the UI materializing a raw day
+    and a full-refresh mart beside it) that selects none of the daily models builds the mart whole,
+    unpartitioned, with its table's row count, while the other asset gets the day."""
+    from orchestration.defs.marts.assets import DAILY_MART_KEYS, marts
+
+    assert built_marts.returncode == 0
+    leaderboard = dg.AssetKey(["marts", "agent_leaderboard"])
+    assert leaderboard in marts.keys and leaderboard not in DAILY_MART_KEYS
+    from orchestration.lib.partitions import daily_partitions
+
+    @dg.asset(key=["raw", "a_day"], partitions_def=daily_partitions)
+    def a_day() -> None:  # stands for the raw day the run is for
+        return None
+
+    rows = read_sql(warehouse_dsn, "select count(*) as n from marts.agent_leaderboard").n[0]
+    day = platform_today() - timedelta(days=2)
+    result = dg.materialize([marts, a_day], selection=[leaderboard, a_day.key], partition_key=day.isoformat(),
+                            resources={"dbt": dbt_resource(warehouse_dsn)})
+    assert result.success
+    events = {e.asset_key: e for e in result.get_asset_materialization_events()}
+    assert events[a_day.key].partition == day.isoformat()
+    event = events[leaderboard]
+    assert event.partition is None
+    assert event.materialization.metadata["dagster/row_count"].value == rows  # type: ignore[union-attr]
+
+
 def test_a_day_that_became_empty_loses_its_old_rows(built_marts: DbtBuild, warehouse_dsn: str) -> None:
     """delete+insert alone keeps a day the new result has no rows for; the window pre-hook empties it."""
     import psycopg

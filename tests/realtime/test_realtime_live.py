@@ -35,7 +35,7 @@ from orchestration.defs.realtime.sensors import realtime_sensor
 from orchestration.lib.dbt_project import DBT_RUN_TAGS
 from quality.policy import REALTIME_FRESHNESS
 from tests.realtime.conftest import RealtimeStack, realtime_stack
-from tests.run_workers.processes import command_line, descendants
+from tests.run_workers.processes import command_line, descendants, parent
 from tests.simulations import Simulations
 
 FRESHNESS_TARGET_SECONDS = REALTIME_FRESHNESS.total_seconds()  # seed 000: 5 minutes
@@ -137,12 +137,13 @@ def test_runs_that_run_dbt_submitted_together_take_turns_on_the_warehouse(live: 
 
 def test_the_platforms_run_workers_are_forks_of_a_warm_server_beside_its_code_server(live: Live) -> None:
     """The daemon's code server for the platform has a warm server (orchestration/lib/run_workers.py)
-    that imported the code location; the runs above were its forks (tests/test_run_workers.py shows a
-    run worker is one)."""
+    that imported the code location. That its workers are forks of it, and what that keeps working,
+    is shown on a code server of the test's own (tests/test_run_workers.py)."""
     code_servers = [pid for pid in descendants(live.daemon_pid)
                     if "api grpc" in command_line(pid) and "orchestration.definitions" in command_line(pid)]
     assert code_servers, "the daemon serves no code location"
-    warm = [pid for server in code_servers for pid in descendants(server) if "forkserver" in command_line(pid)]
+    warm = [pid for server in code_servers for pid in descendants(server)
+            if "forkserver" in command_line(pid) and parent(pid) == server]
     assert warm, "the platform's code server starts its run workers cold"
     for pid in warm:
         assert "orchestration.definitions" in command_line(pid), "the warm server does not import the code location"

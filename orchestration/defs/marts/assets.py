@@ -45,10 +45,13 @@ translator = MartsTranslator()
 
 
 def partition_window_settings(context: AssetExecutionContext) -> dict[str, str] | None:
-    """The run's partition window (days, both inclusive) as dbt's session settings; None for a run
-    of the unpartitioned models alone (no window: they are built whole)."""
-    if not (context.has_partition_key or context.has_partition_key_range):
+    """The run's partition window (days, both inclusive) as dbt's session settings, for the daily
+    models it builds; None when it builds none of them (the others are built whole)."""
+    if not context.selected_asset_keys & DAILY_MART_KEYS:
         return None
+    if not (context.has_partition_key or context.has_partition_key_range):
+        raise Failure(description="the daily models are partitioned by day: run them for a day or a range of days "
+                                  "(without one, dbt would rebuild every day)", allow_retries=False)
     window = context.partition_time_window
     return window_settings(window.start.date(), (window.end - timedelta(days=1)).date())
 
