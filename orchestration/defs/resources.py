@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.lib.dbt_project import PlatformDbtResource, dbt_executable, marts_dbt_project
+from orchestration.lib.dbt_project import platform_dbt
 from orchestration.lib.resources import (
     ProvisioningSettings,
     archive_storage_resource,
@@ -15,9 +15,6 @@ defs = dg.Definitions(resources={
     **postgres_resources(),
     "bigquery": bigquery_resource(),  # exports and provisioned demos share one client configuration
     "archive_storage": archive_storage_resource(),
-    # DbtCliResource takes a DbtProject (its profiles and state) where its field says str
-    "dbt": PlatformDbtResource(project_dir=marts_dbt_project(),  # type: ignore[arg-type]
-                               dbt_executable=dbt_executable(),
-                               warehouse_dsn=dg.EnvVar("PLATFORM_WAREHOUSE_DSN")),
+    "dbt": platform_dbt(dg.EnvVar("PLATFORM_WAREHOUSE_DSN")),
     "provisioning": ProvisioningSettings(),
 })

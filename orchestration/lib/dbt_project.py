@@ -34,10 +34,13 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT_RUN_TAGS = {"platform/dbt": "warehouse"}
 
 
+_DBT_BESIDE = ("platform-dbt", "dbt")  # dbt's command lines installed beside the interpreter, preferred first
+
+
 def dbt_executable() -> str:
     """The dbt installed beside this interpreter, so it works without an activated virtualenv: as
     ``platform-dbt`` (``dbt_child.py``: it dies with the process that started it), else plain dbt."""
-    for name in ("platform-dbt", "dbt"):
+    for name in _DBT_BESIDE:
         beside = Path(sys.executable).parent / name
         if beside.exists():
             return str(beside)
@@ -142,7 +145,7 @@ class PlatformDbtResource(DbtCliResource):
         imports: 1.7 s, paid again by each dbt step of a run). For the dbt beside this interpreter it is
         the installed dbt-core's version, read once per process; any other dbt is still asked."""
         beside = Path(sys.executable).parent
-        if Path(self.dbt_executable).resolve() in {(beside / name).resolve() for name in ("dbt", "platform-dbt")}:
+        if Path(self.dbt_executable).resolve() in {(beside / name).resolve() for name in _DBT_BESIDE}:
             return _installed_dbt_version()
         return super()._cli_version
 
@@ -170,3 +173,12 @@ class PlatformDbtResource(DbtCliResource):
                settings: Mapping[str, str] | None = None) -> DbtCliInvocation:
         with _environment_for_dbt(dbt_environment(self.warehouse_dsn, settings)):
             return self.cli(list(args), context=context, raise_on_error=False)
+
+
+def platform_dbt(warehouse_dsn: str) -> PlatformDbtResource:
+    """The project's dbt on ``warehouse_dsn``: what the code location binds as ``dbt`` (with the
+    variable, resolved for each run) and what the warm server of ``run_workers.py`` makes the adapter
+    for (resolved when it starts), so both ask for the same adapter."""
+    # DbtCliResource takes a DbtProject (its profiles and state) where its field says str
+    return PlatformDbtResource(project_dir=marts_dbt_project(),  # type: ignore[arg-type]
+                               dbt_executable=dbt_executable(), warehouse_dsn=warehouse_dsn)

@@ -34,14 +34,11 @@ def warm_up() -> list[str]:
         log.exception("the warm server could not import Great Expectations")
     try:
         from orchestration.lib.dbt_env import WAREHOUSE_DSN_VARIABLE
-        from orchestration.lib.dbt_project import PlatformDbtResource, dbt_executable, marts_dbt_project
+        from orchestration.lib.dbt_project import platform_dbt
 
         if os.environ.get(WAREHOUSE_DSN_VARIABLE):
-            # as orchestration/defs/resources.py binds it, with the variable resolved as a run resolves it
-            resource = PlatformDbtResource(project_dir=marts_dbt_project(),  # type: ignore[arg-type]
-                                           dbt_executable=dbt_executable(),
-                                           warehouse_dsn=os.environ[WAREHOUSE_DSN_VARIABLE])
-            resource.prepare_adapter()
+            # as the code location binds it, with the variable resolved as a run resolves it
+            platform_dbt(os.environ[WAREHOUSE_DSN_VARIABLE]).prepare_adapter()
             prepared.append("dbt adapter")
     except Exception:
         log.exception("the warm server could not prepare dbt's adapter")

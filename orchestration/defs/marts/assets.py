@@ -110,8 +110,7 @@ def run_dbt(context: AssetExecutionContext, dbt: PlatformDbtResource, args: list
     warehouse) and its row count: the table's, or for a partitioned model each day's on that day."""
     prune_failed_artifacts(Path(dbt.project_dir) / "target")
     invocation = dbt.invoke([*args, "--threads", DBT_THREADS], context=context, settings=settings)
-    daily = {name for name, key in context.assets_def.keys_by_output_name.items()
-             if context.assets_def.specs_by_key[key].partitions_def is not None}
+    daily = {name for name, key in context.assets_def.keys_by_output_name.items() if key in DAILY_MART_KEYS}
 
     def enrich(output: Output) -> Output:
         # dagster-dbt counts the rows of tables only; by day, each day's count goes on its partition
