@@ -12,7 +12,6 @@ import logging
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from foundation.settings import REPO_ROOT
 from orchestration.lib.run_launcher import LocalRunLauncher, process_alive
+from tests.run_workers.processes import wait_gone
 
 _LOCAL_SERVER = {GRPC_INFO_TAG: json.dumps({"host": "localhost", "port": 4266})}
 
@@ -55,13 +55,6 @@ def _started_run(instance: dg.DagsterInstance, tags: dict[str, str], pid: int | 
     return run
 
 
-def _wait_gone(pid: int) -> None:
-    deadline = time.monotonic() + 10
-    while process_alive(pid):
-        assert time.monotonic() < deadline, f"{pid} still alive"
-        time.sleep(0.01)
-
-
 def _monitor(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.DagsterRun:
     [record] = instance.get_run_records(dg.RunsFilter(run_ids=[run.run_id]))
     monitor_started_run(instance, None, record, logging.getLogger("run_monitoring"))  # type: ignore[arg-type]
@@ -81,7 +74,7 @@ def test_a_run_whose_worker_was_killed_is_failed_and_one_whose_worker_lives_is_n
     assert _monitor(instance, run).status == dg.DagsterRunStatus.STARTED
 
     worker.send_signal(signal.SIGKILL)  # and not reaped: a zombie is no worker
-    _wait_gone(worker.pid)
+    wait_gone(worker.pid)
     failed = _monitor(instance, run)
     assert failed.status == dg.DagsterRunStatus.FAILURE
     # the run's page says why
@@ -92,7 +85,7 @@ def test_a_run_whose_worker_was_killed_is_failed_and_one_whose_worker_lives_is_n
 def test_a_zombie_worker_counts_as_gone(worker: subprocess.Popen[bytes]) -> None:
     assert process_alive(worker.pid)
     worker.send_signal(signal.SIGKILL)
-    _wait_gone(worker.pid)  # killed, not reaped: /proc still lists it, in state Z
+    wait_gone(worker.pid)  # killed, not reaped: /proc still lists it, in state Z
     assert (Path("/proc") / str(worker.pid)).exists()
     assert worker.poll() is not None  # reaped now: gone from /proc too
     assert not process_alive(worker.pid)

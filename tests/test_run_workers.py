@@ -25,9 +25,9 @@ from dagster._core.launcher.base import WorkerStatus
 
 from foundation.settings import REPO_ROOT
 from orchestration.cli.launch import code_location, wait_for
-from orchestration.lib.run_launcher import process_alive, worker_pid
+from orchestration.lib.run_launcher import worker_pid
 from orchestration.lib.run_workers import MODE_VARIABLE, fork_run_workers_from_warm_server
-from tests.run_workers.processes import command_line, parent
+from tests.run_workers.processes import command_line, parent, wait_gone
 
 LOCATION = "run_workers_test"
 
@@ -109,10 +109,7 @@ def test_a_forked_worker_stops_when_its_run_is_terminated(
     assert instance.run_launcher.terminate(run.run_id)
     [done] = wait_for(instance, [run.run_id], timeout=60, poll=0.2)
     assert done.status == dg.DagsterRunStatus.CANCELED
-    deadline = time.monotonic() + 30
-    while process_alive(worker["pid"]):
-        assert time.monotonic() < deadline, "the terminated run's worker still runs"
-        time.sleep(0.1)
+    wait_gone(worker["pid"], timeout=30, what="the terminated run's worker still runs")
 
 
 def test_a_killed_forked_worker_is_reported_dead_to_the_run_monitor(

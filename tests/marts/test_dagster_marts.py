@@ -113,11 +113,11 @@ def test_a_day_run_that_builds_no_daily_model_builds_the_others_whole(built_mart
     and a full-refresh mart beside it) that selects none of the daily models builds the mart whole,
     unpartitioned, with its table's row count, while the other asset gets the day."""
     from orchestration.defs.marts.assets import DAILY_MART_KEYS, marts
+    from orchestration.lib.partitions import daily_partitions
 
     assert built_marts.returncode == 0
     leaderboard = dg.AssetKey(["marts", "agent_leaderboard"])
     assert leaderboard in marts.keys and leaderboard not in DAILY_MART_KEYS
-    from orchestration.lib.partitions import daily_partitions
 
     @dg.asset(key=["raw", "a_day"], partitions_def=daily_partitions)
     def a_day() -> None:  # stands for the raw day the run is for

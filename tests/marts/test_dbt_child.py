@@ -6,6 +6,8 @@ child's pid and is killed with SIGKILL, so nothing of it can stop the child."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -40,7 +42,7 @@ def _orphan_survives(prepare: str) -> bool:
         time.sleep(0.05)
     alive = process_alive(child)
     if alive:
-        subprocess.run(["kill", "-KILL", str(child)], check=False)
+        os.kill(child, signal.SIGKILL)
     return alive
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+from orchestration.lib.run_launcher import process_alive
 
 PROC = Path("/proc")
 
@@ -31,3 +34,11 @@ def descendants(pid: int) -> list[int]:
         found.extend(children)
         frontier = children
     return found
+
+
+def wait_gone(pid: int, timeout: float = 10.0, what: str = "") -> None:
+    """Until ``pid`` is no live process (a zombie counts as gone); fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while process_alive(pid):
+        assert time.monotonic() < deadline, what or f"{pid} still alive"
+        time.sleep(0.01)
