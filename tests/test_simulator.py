@@ -60,18 +60,21 @@ def test_planted_signal_has_known_ceilings() -> None:
 def test_live_mode_appends_rows_stamped_now(scratch_database) -> None:  # type: ignore[no-untyped-def]
     import psycopg
 
+    from foundation.settings import now
     from orchestration.simulator import simulate
     from orchestration.simulator.live import run_live
 
     dsn = scratch_database("app_live")
     simulate(dsn, seed=7, scale="tiny", days=3)
-    query = "select count(*), max(created_at) > now() - interval '1 minute' from {}"
+    # "now" is the platform's clock, which the rows are stamped with (the session's pinned day: not the
+    # database's clock, a day ahead once a run crosses midnight UTC)
+    query = "select count(*), max(created_at) > %s - interval '1 minute' from {}"
     with psycopg.connect(dsn) as conn:
-        before = {t: conn.execute(query.format(t)).fetchone()[0] for t in ("tasks", "chat_messages", "llm_usage")}
+        before = {t: conn.execute(query.format(t), (now(),)).fetchone()[0] for t in ("tasks", "chat_messages", "llm_usage")}
     run_live(dsn, seed=7, scale="tiny", interval=0.01, batches=2)
     with psycopg.connect(dsn) as conn:
         for table, count in before.items():
-            after, fresh = conn.execute(query.format(table)).fetchone()
+            after, fresh = conn.execute(query.format(table), (now(),)).fetchone()
             assert after > count and fresh, table
 
 
