@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import psycopg
 import pytest
 from dagster import build_schedule_context
+from dagster._core.test_utils import freeze_time
 
 from datamove.archive.policy import HOT_DAYS, newest_month_in_tier, next_month, tier_for
 from foundation.connections import pin_clock
@@ -103,6 +104,19 @@ def test_partitions_end_where_the_session_clock_says() -> None:
     assert daily_partitions.get_last_partition_key() == today().isoformat()
     last_month = today().replace(day=1) - timedelta(days=1)
     assert monthly_partitions.get_last_partition_key() == last_month.replace(day=1).isoformat()
+
+
+def test_a_pinned_day_stays_the_last_partition_after_the_real_midnight() -> None:
+    """A daemon, code server or test session that loaded the code before the real clock's midnight
+    (or month end) keeps the pinned day as the last partition after it: the pinned day did not move.
+    Before, the end followed the real clock from load time and the UI gained a day that was not
+    the platform's."""
+    assert pinned_clock() is not None  # the suite pins its day (tests/conftest.py)
+    last_month = (today().replace(day=1) - timedelta(days=1)).replace(day=1).isoformat()
+    for later in (timedelta(days=1), timedelta(days=40)):
+        with freeze_time(datetime.now(UTC) + later):  # Dagster's clock, not the platform's
+            assert daily_partitions.get_last_partition_key() == today().isoformat()
+            assert monthly_partitions.get_last_partition_key() == last_month
 
 
 def test_partitions_start_where_the_settings_say() -> None:

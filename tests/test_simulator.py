@@ -50,6 +50,19 @@ def test_defects_can_be_switched_off_and_rates_validated() -> None:
         defect_rates({"not_a_defect": 0.1})
 
 
+def test_the_history_ends_when_its_window_ends() -> None:
+    # A task that would finish after the window is still running in the app's snapshot. A completion
+    # after the window's end was in the future whenever the history was made early in the day: the
+    # quarantine and staging then disagreed about it, and which rows did depended on the hour.
+    tables, _ = generate(seed=7, scale="tiny", days=14, end_date=END, defects=0.0)
+    tasks, end = tables["tasks"], pd.Timestamp(END, tz="UTC")
+    assert tasks.created_at.max() < end and tasks.updated_at.max() < end
+    assert tasks.completed_at.dropna().max() < end
+    late_running = tasks[(tasks.status == "in_progress") & (tasks.created_at >= end - pd.Timedelta(hours=3))]
+    assert len(late_running) > 0 and late_running.completed_at.isna().all()
+    assert late_running.rating.isna().all() and (late_running.revenue == 0).all()
+
+
 def test_planted_signal_has_known_ceilings() -> None:
     _, report = generate(seed=7, scale="small", days=30, end_date=END, defects=0.0)
     assert 0.5 < report.ceilings["trajectory_r2"] < 1

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition, MonthlyPartitionsDefinition
 
-from foundation.settings import clock_offset_days, load_settings, today
+from foundation.settings import clock_offset_days, load_settings, pinned_clock, today
 
 _START = load_settings().partition_start
 
@@ -26,10 +26,27 @@ def _months_ahead() -> int:
     return (pinned.year * 12 + pinned.month) - (real.year * 12 + real.month)
 
 
+def _pinned_ends() -> tuple[str | None, str | None]:
+    """With the clock pinned, where the daily and monthly partitions end (exclusive), as dates.
+
+    The offsets below are counted from the real clock when the code loads; a process that runs
+    past midnight would otherwise gain the real clock's next day while the pinned day stays.
+    Dagster ends a definition at the earlier of its end date and its offset, so the offsets
+    still bring a pinned future day into range and the end dates keep it there.
+    """
+    if pinned_clock() is None:
+        return None, None
+    day = today()
+    return (day + timedelta(days=1)).isoformat(), day.replace(day=1).isoformat()
+
+
+_DAILY_END, _MONTHLY_END = _pinned_ends()
+
 # Daily in UTC, matching the event timestamps of the app database.
-daily_partitions = DailyPartitionsDefinition(start_date=_START, timezone="UTC", end_offset=clock_offset_days() + 1)
-monthly_partitions = MonthlyPartitionsDefinition(start_date=_START[:8] + "01", timezone="UTC",
-                                                 end_offset=_months_ahead())
+daily_partitions = DailyPartitionsDefinition(start_date=_START, end_date=_DAILY_END, timezone="UTC",
+                                             end_offset=clock_offset_days() + 1)
+monthly_partitions = MonthlyPartitionsDefinition(start_date=_START[:8] + "01", end_date=_MONTHLY_END,
+                                                 timezone="UTC", end_offset=_months_ahead())
 provisioning_request_partitions = DynamicPartitionsDefinition(name="provisioning_requests")
 
 

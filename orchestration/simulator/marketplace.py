@@ -126,6 +126,13 @@ def _tasks(ctx: SimContext, agents: pd.DataFrame) -> pd.DataFrame:
     price = agents.price.to_numpy()[agent_idx]
     revenue = np.where(done, np.round(price / 100 * rng.lognormal(0, 0.4, n), 2), 0.0)
     duration = pd.to_timedelta(rng.exponential(3 * 3600, n).astype("int64"), unit="s")
+    # The history is the app database as it stood when the window ended: a task that would finish
+    # after that is still running (a completion later than the extraction would be in the future,
+    # and how many there were would depend on the hour the history was made).
+    running = np.isin(status, ["completed", "failed"]) & (created + duration >= ctx.end).to_numpy()
+    status = np.where(running, "in_progress", status)
+    rating = np.where(running, np.nan, rating)
+    revenue = np.where(running, 0.0, revenue)
     finished = np.isin(status, ["completed", "failed"])
     completed_at = (created + duration).where(finished)
     payload = [

@@ -53,7 +53,6 @@ def valid_tasks(tasks: pd.DataFrame, agent_ids: set[int], customer_ids: set[int]
     completed_ok = latest.completed_at.isna() | (
         (latest.completed_at >= latest.created_at)
         & (latest.completed_at <= latest.updated_at)
-        & (latest.completed_at <= latest._extracted_at)
     )
     ok = (
         latest.agent_id.notna()

@@ -46,8 +46,9 @@ where task_ref is not null
     and status is not null
     and (rating is null or rating between 0 and 5)
     and (revenue is null or revenue >= 0)
-    -- A completion is an update and cannot postdate the extraction: anything else is a
-    -- completed_at in the future.
-    and (completed_at is null or completed_at between created_at and least(updated_at, extracted_at))
+    -- A completion is an update. A completion in the future is the quarantine's rule
+    -- (completed_at_not_future, with its clock-skew allowance): bounding it here by the
+    -- extraction instant too dropped, silently, rows the quarantine had let through.
+    and (completed_at is null or completed_at between created_at and updated_at)
     and agent_id in (select agent_id from {{ ref('stg_marketplace__agents') }})
     and customer_id in (select customer_id from {{ ref('stg_marketplace__customers') }})
