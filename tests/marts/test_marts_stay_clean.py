@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import psycopg
 
+from foundation.connections import CLOCK_SQL, pin_clock
+from quality import policy
+from quality.rules import RAW_SUITES
 from tests.conftest import LoadedWarehouse
 from tests.marts.conftest import DbtBuild
 
@@ -32,3 +35,31 @@ def test_no_quarantined_row_reaches_agent_analytics(warehouse: LoadedWarehouse, 
                 "and agent_id in (select id from raw.agents)"
     assert scalar("select sum(tasks_completed) from marts.agent_analytics") == scalar(f"select count(*) {completed}")
     assert scalar("select sum(total_revenue) from marts.agent_analytics") == scalar(f"select sum(revenue) {completed}")
+
+
+def test_staging_keeps_a_completion_the_quarantine_keeps(built_marts: DbtBuild, warehouse_dsn: str) -> None:
+    """A completion a minute or two after the extraction (the app's clock a little ahead of ours)
+    is within the quarantine's skew allowance, so the quarantine keeps it in raw; staging must keep
+    it too, or the marts lose a row that raw has and the reconciliation fails. Staging used to
+    bound completions by the extraction instant as well."""
+    assert built_marts.returncode == 0, built_marts.output[-3000:]
+    suite = RAW_SUITES["tasks"]
+    future = suite.rule("completed_at_not_future").violation_sql(None, suite)
+    with psycopg.connect(warehouse_dsn) as conn:  # the session's warehouse is shared: rolled back below
+        try:
+            pin_clock(conn)
+            conn.execute("create temp table skewed on commit drop as select * from raw.tasks "
+                         "where status = 'completed' and task_ref in "
+                         "(select task_ref from staging.stg_marketplace__tasks) limit 1")
+            conn.execute(f"update skewed set id = (select max(id) + 1 from raw.tasks), task_ref = 'T-SKEWED', "
+                         f"_extracted_at = {CLOCK_SQL}, completed_at = {CLOCK_SQL} + %(skew)s, "
+                         f"updated_at = {CLOCK_SQL} + %(skew)s", {"skew": policy.FUTURE_SKEW / 2})
+            conn.execute("insert into raw.tasks select * from skewed")
+            kept_by_quarantine = conn.execute(
+                f"select not ({future}) from raw.tasks where task_ref = 'T-SKEWED'").fetchone()  # noqa: S608
+            staged = conn.execute("select count(*) from staging.stg_marketplace__tasks "
+                                  "where task_ref = 'T-SKEWED'").fetchone()
+        finally:
+            conn.rollback()
+    assert kept_by_quarantine == (True,)
+    assert staged == (1,)
