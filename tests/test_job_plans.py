@@ -90,7 +90,7 @@ def test_every_job_that_runs_dbt_takes_its_turn_on_the_warehouse() -> None:
     from foundation.settings import REPO_ROOT
     from orchestration.definitions import defs
     from orchestration.defs.marts.assets import marts
-    from orchestration.lib.dbt_project import DBT_RUN_TAGS
+    from orchestration.lib.run_tags import DBT_RUN_TAGS
 
     with_dbt = {job.name for job in defs.resolve_all_job_defs()
                 if not job.name.startswith("__") and marts.op.name in job.graph.node_dict}

@@ -11,7 +11,7 @@ from dagster import (
     schedule,
 )
 
-from orchestration.lib.dbt_project import DBT_RUN_TAGS
+from orchestration.lib.run_tags import DBT_RUN_TAGS
 from orchestration.lib.partitions import daily_partitions, previous_day
 
 # Everything that moves with the day: raw extraction (facts for the day, dimension

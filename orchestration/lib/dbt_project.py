@@ -28,10 +28,6 @@ from orchestration.lib.dbt_env import WAREHOUSE_DSN_VARIABLE, dbt_environment
 log = logging.getLogger(__name__)
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-# Every job with a dbt op tags its runs with this; dagster.yaml lets one such run in flight. Two dbt
-# invocations on one warehouse rebuild the same staging views and test-failure tables and break each
-# other (a refresh of today beside another day's daily run: "relation ... does not exist").
-DBT_RUN_TAGS = {"platform/dbt": "warehouse"}
 
 
 _DBT_BESIDE = ("platform-dbt", "dbt")  # dbt's command lines installed beside the interpreter, preferred first

@@ -238,8 +238,11 @@ def test_the_values_render_this_instance(instance: dict[str, Any], values: dict[
 
 
 def test_the_queue_is_the_repositorys_queue(instance: dict[str, Any]) -> None:
+    """The same limits. The chart's webserver and daemon run Dagster's image, not the platform's, so
+    the queue there is Dagster's own, of which the repository's (which also tags runs from an asset's
+    page, orchestration/lib/run_coordinator.py) is a subclass (docs/deploy.md says what that leaves)."""
     local = _yaml(REPO_ROOT / "dagster.yaml")
-    assert configured_class(instance["run_coordinator"]) is configured_class(local["run_coordinator"])
+    assert issubclass(configured_class(local["run_coordinator"]), configured_class(instance["run_coordinator"]))
     assert instance["run_coordinator"]["config"] == local["run_coordinator"]["config"]
     assert instance["run_retries"] == local["run_retries"]
 

@@ -24,6 +24,7 @@ import pytest
 from foundation.connections import sqlalchemy_url
 from foundation.settings import REPO_ROOT
 from orchestration.cli.launch import (
+    LOCATION,
     RunRequest,
     automation_paused,
     code_location,
@@ -32,7 +33,7 @@ from orchestration.cli.launch import (
     wait_for,
 )
 from orchestration.defs.realtime.sensors import realtime_sensor
-from orchestration.lib.dbt_project import DBT_RUN_TAGS
+from orchestration.lib.run_tags import DBT_RUN_TAGS
 from quality.policy import REALTIME_FRESHNESS
 from tests.realtime.conftest import RealtimeStack, realtime_stack
 from tests.run_workers.processes import command_line, descendants, parent
@@ -113,22 +114,53 @@ def test_a_row_written_now_reaches_the_realtime_mart_within_the_target_by_itself
     assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in finished), [(r.run_id, r.status) for r in finished]
 
 
+_LAUNCH_RUN = """
+mutation LaunchRun($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+  }
+}
+"""
+
+
+def _materialize_from_asset_page(live: Live, path: list[str]) -> str:
+    """What an asset page's Materialize button sends: the webserver's GraphQL ``launchRun`` of Dagster's
+    implicit asset job with that asset selected and no tags of ours."""
+    from dagster_graphql.test.utils import execute_dagster_graphql
+
+    params = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": "__repository__",
+                           "pipelineName": "__ASSET_JOB", "assetSelection": [{"path": path}]},
+              "mode": "default", "executionMetadata": {"tags": []}}
+    result = execute_dagster_graphql(live.workspace.create_request_context(),  # type: ignore[attr-defined]
+                                     _LAUNCH_RUN, {"params": params})
+    assert not result.errors, result.errors
+    launched = result.data["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return str(launched["run"]["runId"])
+
+
 def test_runs_that_run_dbt_submitted_together_take_turns_on_the_warehouse(live: Live) -> None:
-    """A raw backfill of yesterday (its dbt step runs the raw keys' source tests) and today's refresh,
-    submitted at the same moment, both run dbt on the warehouse: the queue starts one after the other,
-    and both succeed. Side by side (as the 02:00 daily run and the sensor's refresh were), two dbt
-    builds rebuilt the same views and test tables under each other and one failed. Every job that runs
-    dbt carries the tag (tests/test_job_plans.py)."""
+    """A raw backfill of yesterday (its dbt step runs the raw keys' source tests), today's refresh and a
+    mart materialized from its asset page (the UI's implicit asset job, as the Materialize button
+    launches it), submitted at the same moment, all run dbt on the warehouse: the queue starts one
+    after the other, and all succeed. Side by side (as the 02:00 daily run and the sensor's refresh
+    were), two dbt builds rebuilt the same views and test tables under each other and one failed.
+    Every job that runs dbt carries the tag (tests/test_job_plans.py); a run from an asset's page
+    comes from no job of ours and gets it from the queue (orchestration/lib/run_coordinator.py)."""
     today = live.stack.today
     yesterday = (today - timedelta(days=1)).isoformat()
     backfill = submit(live.instance, live.workspace, RunRequest("raw_daily_job", partition=yesterday))
     refresh = submit(live.instance, live.workspace, RunRequest("realtime_refresh_job", partition=today.isoformat()))
-    finished = wait_for(live.instance, [backfill.run_id, refresh.run_id], timeout=900)
+    from_the_ui = _materialize_from_asset_page(live, ["marts", "agent_leaderboard"])
+    finished = wait_for(live.instance, [backfill.run_id, refresh.run_id, from_the_ui], timeout=900)
     assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in finished), [(r.job_name, r.status) for r in finished]
     # no two runs with a dbt step were ever in flight together: these two, nor the sensor's refreshes
     [(key, value)] = DBT_RUN_TAGS.items()
     records = live.instance.get_run_records(dg.RunsFilter(tags={key: value}))
-    assert {backfill.run_id, refresh.run_id} <= {r.dagster_run.run_id for r in records}
+    assert {backfill.run_id, refresh.run_id, from_the_ui} <= {r.dagster_run.run_id for r in records}
     spans = sorted((r.start_time, r.end_time, r.dagster_run.job_name) for r in records if r.start_time)
     assert all(s[1] is not None for s in spans), spans
     for (_, ended, first), (started, _, second) in zip(spans, spans[1:], strict=False):

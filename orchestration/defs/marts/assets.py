@@ -35,6 +35,7 @@ from orchestration.lib.dbt_metadata import enriched_in_background, with_model_me
 from orchestration.lib.dbt_project import PlatformDbtResource, marts_dbt_project
 from orchestration.lib.dbt_translator import MartsTranslator
 from orchestration.lib.partition_events import run_partition_keys
+from orchestration.lib.run_tags import DBT_OP
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ def report_day_row_counts(context: AssetExecutionContext, warehouse_dsn: str, ma
     manifest=dbt_project.manifest_path,
     backfill_policy=BackfillPolicy.single_run(),  # the daily models' days as one dbt invocation
     dagster_dbt_translator=translator,
-    name="marts",
+    name=DBT_OP,  # the run queue tags every run with this step (orchestration/lib/run_coordinator.py)
 )
 def marts(context: AssetExecutionContext, dbt: PlatformDbtResource) -> Iterator[Any]:
     settings = partition_window_settings(context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import AssetSelection, define_asset_job
 
 from foundation.catalog import PARTITIONED_TABLES, SNAPSHOT_TABLES
-from orchestration.lib.dbt_project import DBT_RUN_TAGS
+from orchestration.lib.run_tags import DBT_RUN_TAGS
 from orchestration.lib.partitions import daily_partitions
 
 raw_daily_selection = AssetSelection.assets(*[["raw", t.name] for t in PARTITIONED_TABLES])

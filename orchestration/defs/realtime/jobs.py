@@ -8,7 +8,7 @@ from dagster import AssetKey, AssetSelection, define_asset_job
 
 from foundation.catalog import REALTIME_TABLES
 from orchestration.defs.alerts.assets import BUDGET_ALERTS_KEY
-from orchestration.lib.dbt_project import DBT_RUN_TAGS
+from orchestration.lib.run_tags import DBT_RUN_TAGS
 from orchestration.lib.freshness import REALTIME_MART_NAMES
 from orchestration.lib.partitions import daily_partitions
 
