@@ -2,7 +2,7 @@
 ``dagster job launch`` and the UI submit them: each run records its code-location origin, shows
 under its job and on the timeline, and can be re-executed from the UI.
 
-A run is queued (``dagster.yaml``: QueuedRunCoordinator) and started by the daemon with the
+A run is queued (``dagster.yaml``: the platform's QueuedRunCoordinator) and started by the daemon with the
 instance's run launcher (one ``dagster api execute_run`` process per run), exactly as schedules
 and sensors start theirs. ``running_daemon`` starts ``dagster-daemon`` for the caller and stops
 it by pid when the caller has none of its own (the demo, the benchmarks, end-to-end tests).

@@ -11,8 +11,8 @@ from dagster import (
     schedule,
 )
 
-from orchestration.lib.run_tags import DBT_RUN_TAGS
 from orchestration.lib.partitions import daily_partitions, previous_day
+from orchestration.lib.run_tags import DBT_RUN_TAGS
 
 # Everything that moves with the day: raw extraction (facts for the day, dimension
 # snapshots), dbt staging and marts (incremental by day) and the quality scorecard.

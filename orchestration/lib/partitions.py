@@ -27,26 +27,36 @@ def _months_ahead() -> int:
 
 
 def _pinned_ends() -> tuple[str | None, str | None]:
-    """With the clock pinned, where the daily and monthly partitions end (exclusive), as dates.
+    """With the clock pinned to today or a future day, where the daily and monthly partitions end
+    (exclusive), as dates.
 
     The offsets below are counted from the real clock when the code loads; a process that runs
     past midnight would otherwise gain the real clock's next day while the pinned day stays.
     Dagster ends a definition at the earlier of its end date and its offset, so the offsets
-    still bring a pinned future day into range and the end dates keep it there.
+    still bring a pinned future day into range and the end dates keep it there. Not for a day in
+    the past: beside a negative offset, Dagster's oldest-first pages of partition keys (the UI's
+    partition lists) stop short of the end date, or are empty. A pinned past day keeps the offset
+    alone and gains a day at each real midnight, as before (README, ``PLATFORM_TODAY``).
+    Dagster's newest-first pages follow the offset alone from the second real midnight on.
     """
-    if pinned_clock() is None:
+    if pinned_clock() is None or clock_offset_days() < 0:
         return None, None
     day = today()
     return (day + timedelta(days=1)).isoformat(), day.replace(day=1).isoformat()
 
 
-_DAILY_END, _MONTHLY_END = _pinned_ends()
+def time_partitions(start: str) -> tuple[DailyPartitionsDefinition, MonthlyPartitionsDefinition]:
+    """The daily and monthly partitions from ``start`` to the platform's today, as the clock is now."""
+    daily_end, monthly_end = _pinned_ends()
+    # Daily in UTC, matching the event timestamps of the app database.
+    daily = DailyPartitionsDefinition(start_date=start, end_date=daily_end, timezone="UTC",
+                                      end_offset=clock_offset_days() + 1)
+    monthly = MonthlyPartitionsDefinition(start_date=start[:8] + "01", end_date=monthly_end, timezone="UTC",
+                                          end_offset=_months_ahead())
+    return daily, monthly
 
-# Daily in UTC, matching the event timestamps of the app database.
-daily_partitions = DailyPartitionsDefinition(start_date=_START, end_date=_DAILY_END, timezone="UTC",
-                                             end_offset=clock_offset_days() + 1)
-monthly_partitions = MonthlyPartitionsDefinition(start_date=_START[:8] + "01", end_date=_MONTHLY_END,
-                                                 timezone="UTC", end_offset=_months_ahead())
+
+daily_partitions, monthly_partitions = time_partitions(_START)
 provisioning_request_partitions = DynamicPartitionsDefinition(name="provisioning_requests")
 
 

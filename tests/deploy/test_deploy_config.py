@@ -242,7 +242,12 @@ def test_the_queue_is_the_repositorys_queue(instance: dict[str, Any]) -> None:
     the queue there is Dagster's own, of which the repository's (which also tags runs from an asset's
     page, orchestration/lib/run_coordinator.py) is a subclass (docs/deploy.md says what that leaves)."""
     local = _yaml(REPO_ROOT / "dagster.yaml")
-    assert issubclass(configured_class(local["run_coordinator"]), configured_class(instance["run_coordinator"]))
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    from orchestration.lib.run_coordinator import PlatformRunCoordinator
+
+    assert configured_class(local["run_coordinator"]) is PlatformRunCoordinator
+    assert configured_class(instance["run_coordinator"]) is QueuedRunCoordinator
     assert instance["run_coordinator"]["config"] == local["run_coordinator"]["config"]
     assert instance["run_retries"] == local["run_retries"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dagster import AssetSelection, define_asset_job
 
 from foundation.catalog import PARTITIONED_TABLES, SNAPSHOT_TABLES
-from orchestration.lib.run_tags import DBT_RUN_TAGS
 from orchestration.lib.partitions import daily_partitions
+from orchestration.lib.run_tags import DBT_RUN_TAGS
 
 raw_daily_selection = AssetSelection.assets(*[["raw", t.name] for t in PARTITIONED_TABLES])
 raw_snapshot_selection = AssetSelection.assets(*[["raw", t.name] for t in SNAPSHOT_TABLES])

@@ -8,9 +8,9 @@ from dagster import AssetKey, AssetSelection, define_asset_job
 
 from foundation.catalog import REALTIME_TABLES
 from orchestration.defs.alerts.assets import BUDGET_ALERTS_KEY
-from orchestration.lib.run_tags import DBT_RUN_TAGS
 from orchestration.lib.freshness import REALTIME_MART_NAMES
 from orchestration.lib.partitions import daily_partitions
+from orchestration.lib.run_tags import DBT_RUN_TAGS
 
 # The daily marts that read tasks, chat_messages or llm_usage for the day, and the alerts raised
 # from the budgets. The tables' staging views are selected too: they hold no data, but they are the
