@@ -16,6 +16,7 @@ from dagster import (
 
 from orchestration.defs.housekeeping.assets import ORPHANS_KEY, PROVISIONING_CLEANUP_KEY
 from orchestration.lib.resources import PostgresResource
+from orchestration.lib.sensor_timing import every
 
 HOUSEKEEPING_TAG = {"platform/housekeeping": "cleanup"}  # one clean-up at a time (dagster.yaml)
 
@@ -47,7 +48,7 @@ FAILED_UNCLEANED = (
 )
 
 
-@sensor(job=provisioning_cleanup_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+@sensor(job=provisioning_cleanup_job, minimum_interval_seconds=every(30), default_status=DefaultSensorStatus.RUNNING,
         description="Launches the provisioning clean-up as soon as a provisioning request has failed (or was "
                     "cancelled) and its demo is still there: the retention policy keeps none of it.")
 def failed_provisioning_cleanup_sensor(context: SensorEvaluationContext,

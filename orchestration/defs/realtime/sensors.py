@@ -39,8 +39,9 @@ from foundation.settings import now as platform_now
 from orchestration.defs.pipeline import daily_pipeline_job
 from orchestration.defs.realtime.jobs import REALTIME_TAG, realtime_refresh_job
 from orchestration.lib.resources import PostgresResource
+from orchestration.lib.sensor_timing import every
 
-SENSOR_INTERVAL_SECONDS = 30
+SENSOR_INTERVAL_SECONDS = 30  # every 30 s, not 30 or 35 (orchestration/lib/sensor_timing.py)
 LOOKBACK_DAYS = 7  # older days are the late-arrival rule's to report, not this sensor's to refresh
 _IN_FLIGHT = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
               DagsterRunStatus.STARTED]
@@ -93,7 +94,7 @@ def baseline_marks(previous: dict[str, Any], marks: dict[str, list[Watermark]], 
 @sensor(
     name="realtime_sensor",
     jobs=[realtime_refresh_job, daily_pipeline_job],
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    minimum_interval_seconds=every(SENSOR_INTERVAL_SECONDS),
     default_status=DefaultSensorStatus.RUNNING,
     description="Refreshes today's tasks, chat_messages and llm_usage and the marts that read them whenever the "
     "app database moves or an hour ends (seed 000: < 5 min freshness); re-runs a past day that received late rows.",
