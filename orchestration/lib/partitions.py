@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from dagster import DailyPartitionsDefinition, DynamicPartitionsDefinition, MonthlyPartitionsDefinition
 
-from foundation.settings import clock_offset_days, load_settings, pinned_clock, today
+from foundation.settings import clock_offset_days, load_settings, today
 
 _START = load_settings().partition_start
 
@@ -26,37 +26,10 @@ def _months_ahead() -> int:
     return (pinned.year * 12 + pinned.month) - (real.year * 12 + real.month)
 
 
-def _pinned_ends() -> tuple[str | None, str | None]:
-    """With the clock pinned to today or a future day, where the daily and monthly partitions end
-    (exclusive), as dates.
-
-    The offsets below are counted from the real clock when the code loads; a process that runs
-    past midnight would otherwise gain the real clock's next day while the pinned day stays.
-    Dagster ends a definition at the earlier of its end date and its offset, so the offsets
-    still bring a pinned future day into range and the end dates keep it there. Not for a day in
-    the past: beside a negative offset, Dagster's oldest-first pages of partition keys (the UI's
-    partition lists) stop short of the end date, or are empty. A pinned past day keeps the offset
-    alone and gains a day at each real midnight, as before (README, ``PLATFORM_TODAY``).
-    Dagster's newest-first pages follow the offset alone from the second real midnight on.
-    """
-    if pinned_clock() is None or clock_offset_days() < 0:
-        return None, None
-    day = today()
-    return (day + timedelta(days=1)).isoformat(), day.replace(day=1).isoformat()
-
-
-def time_partitions(start: str) -> tuple[DailyPartitionsDefinition, MonthlyPartitionsDefinition]:
-    """The daily and monthly partitions from ``start`` to the platform's today, as the clock is now."""
-    daily_end, monthly_end = _pinned_ends()
-    # Daily in UTC, matching the event timestamps of the app database.
-    daily = DailyPartitionsDefinition(start_date=start, end_date=daily_end, timezone="UTC",
-                                      end_offset=clock_offset_days() + 1)
-    monthly = MonthlyPartitionsDefinition(start_date=start[:8] + "01", end_date=monthly_end, timezone="UTC",
-                                          end_offset=_months_ahead())
-    return daily, monthly
-
-
-daily_partitions, monthly_partitions = time_partitions(_START)
+# Daily in UTC, matching the event timestamps of the app database.
+daily_partitions = DailyPartitionsDefinition(start_date=_START, timezone="UTC", end_offset=clock_offset_days() + 1)
+monthly_partitions = MonthlyPartitionsDefinition(start_date=_START[:8] + "01", timezone="UTC",
+                                                 end_offset=_months_ahead())
 provisioning_request_partitions = DynamicPartitionsDefinition(name="provisioning_requests")
 
 
