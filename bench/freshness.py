@@ -13,7 +13,8 @@ it waits ``--grace`` seconds for the last batches.
 
 Last line: one JSON object with ``p50_seconds``/``p95_seconds`` (write -> hourly mart, target p95 <
 300, goal < 120), ``raw_p50_seconds``/``raw_p95_seconds``, ``rows_checked``, ``rows_missing`` (must be
-0), ``refresh_runs`` and their median duration.
+0), ``refresh_runs`` and their median duration, and ``sensor_tick_gap_seconds``: the seconds between
+the real-time sensor's ticks as the daemon ran them (declared every 30 s).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -106,6 +108,19 @@ def observe(batches: list[Batch], warehouse_dsn: str) -> None:
                     batch.in_mart = now
 
 
+def sensor_tick_gaps(instance: Any, name: str, after: float) -> list[float]:
+    """Seconds between a sensor's consecutive ticks since ``after``, read from the instance."""
+    from dagster._core.definitions.run_request import InstigatorType
+
+    stamps: list[float] = []
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        if state.instigator_name == name:
+            ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, after=after, limit=10_000)
+            stamps += [tick.timestamp for tick in ticks]
+    stamps.sort()
+    return [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+
+
 def percentile(values: list[float], share: float) -> float | None:
     if not values:
         return None
@@ -157,6 +172,7 @@ def main() -> int:
                 while time.time() < grace_end and any(b.in_mart is None for b in writer.batches):
                     observe(writer.batches, settings.warehouse_dsn)
                     time.sleep(2)
+            gaps = sensor_tick_gaps(instance, "realtime_sensor", after=started)
             runs = instance.get_runs(RunsFilter(job_name="realtime_refresh_job", created_after=None))
             durations = []
             for run in runs:
@@ -173,6 +189,9 @@ def main() -> int:
             "rows_missing": sum(b.tasks + 2 * b.messages for b in writer.batches if b.in_mart is None),
             "refresh_runs": len(runs),
             "refresh_run_median_seconds": round(statistics.median(durations), 1) if durations else None,
+            # seconds between the real-time sensor's ticks with the real daemon (it is declared every 30 s)
+            "sensor_tick_gap_seconds": {"median": round(statistics.median(gaps), 1) if gaps else None,
+                                        "max": round(max(gaps), 1) if gaps else None, "gaps": len(gaps)},
         })
     finally:
         writer.stop.set()
