@@ -30,6 +30,9 @@ from orchestration.simulator import generate
 from quality import policy
 from quality.rules import RAW_SUITES
 
+# the real clock when the partitions were built: this module's import, right after theirs
+_LOADED_AT = datetime.now(UTC)
+
 pytestmark = pytest.mark.calendar  # every test here is about the calendar
 
 BOUNDARY_DAYS = [
@@ -103,9 +106,8 @@ def test_partitions_end_where_the_session_clock_says() -> None:
     real-time tier's), the last monthly one the month before."""
     # As the code was loaded: the definitions count days from the real clock, so a session that runs
     # past the real midnight has one more partition after it (README, PLATFORM_TODAY)
-    loaded = datetime.combine(today() - timedelta(days=daily_partitions.end_offset - 1), time(12), tzinfo=UTC)
     last_month = today().replace(day=1) - timedelta(days=1)
-    with freeze_time(loaded):  # Dagster's clock
+    with freeze_time(_LOADED_AT):  # Dagster's clock
         assert daily_partitions.get_last_partition_key() == today().isoformat()
         assert monthly_partitions.get_last_partition_key() == last_month.replace(day=1).isoformat()
 

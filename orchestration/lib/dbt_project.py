@@ -28,8 +28,6 @@ from orchestration.lib.dbt_env import WAREHOUSE_DSN_VARIABLE, dbt_environment
 log = logging.getLogger(__name__)
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-
-
 _DBT_BESIDE = ("platform-dbt", "dbt")  # dbt's command lines installed beside the interpreter, preferred first
 
 
